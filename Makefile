@@ -1,0 +1,51 @@
+# Quarry: two commands for a fresh machine.
+#   make run    set up, build, generate the demo warehouse if absent, show answers
+#   make test   set up, check format and lints, run every test
+#
+# The build directory lives outside the clone (CARGO_TARGET_DIR) so a fresh
+# clone reuses an earlier build; generated data and downloads live in the
+# data directory (QUARRY_DATA_DIR, default ./.quarry).
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/quarry/target
+export QUARRY_DATA_DIR ?= $(CURDIR)/.quarry
+SCALE ?= 1
+SEED ?= 42
+BIN := $(CARGO_TARGET_DIR)/debug/quarry
+
+.PHONY: help setup build run test lint check-format unit crosscheck bench clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## check the toolchain and fetch what the build and tests need
+	@scripts/setup.sh
+
+build: setup ## build the quarry binary (dev profile, dependencies optimised)
+	cargo build --workspace --bins
+
+run: build ## generate the demo warehouse when absent, then answer the demo questions
+	@if [ ! -f "$(QUARRY_DATA_DIR)/warehouse/manifest.json" ]; then \
+		"$(BIN)" demo generate --scale $(SCALE) --seed $(SEED); \
+	fi
+	"$(BIN)" demo tour
+
+check-format:
+	cargo fmt --all --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo nextest run --workspace --no-fail-fast
+
+crosscheck: build ## metric results against DuckDB on the same Parquet files
+	@eval/crosscheck/run.sh "$(BIN)"
+
+test: setup check-format lint unit crosscheck ## everything CI runs
+
+bench: build ## generation and catalogue benchmarks at scale 1 (figures for the README)
+	@eval/bench.sh "$(BIN)"
+
+clean: ## remove generated data (not the build directory)
+	rm -rf "$(QUARRY_DATA_DIR)"

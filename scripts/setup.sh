@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Checks the toolchain and installs what the build and the tests need, from
+# package registries only. Idempotent: a second run does nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${QUARRY_DATA_DIR:-.quarry}"
+mkdir -p "$data"
+
+need() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "setup: $1 is missing. $2" >&2
+    exit 1
+  fi
+}
+need cargo "Install Rust 1.95 or newer with rustup (https://rustup.rs), then run make again."
+need python3 "Install Python 3.10 or newer (apt-get install python3 python3-venv)."
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-nextest from crates.io (once)"
+  cargo install cargo-nextest --locked
+fi
+if ! rustup component list --installed 2>/dev/null | grep -q clippy; then
+  rustup component add clippy rustfmt 2>/dev/null || true
+fi
+
+# Python side: DuckDB for the independent cross-check of metric results.
+venv="$data/venv"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating $venv"
+  python3 -m venv "$venv" || { echo "setup: python3 -m venv failed; install python3-venv" >&2; exit 1; }
+fi
+if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+  echo "setup: installing duckdb from PyPI into $venv (once)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==1.4.*"
+fi

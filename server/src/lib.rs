@@ -1,0 +1,9 @@
+//! Quarry: conversational analytics for marketing teams. This crate holds the
+//! `quarry` binary's library: configuration, the query engine, the demo
+//! warehouse generator and the command-line front end.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod semantic;

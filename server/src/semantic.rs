@@ -1,0 +1,110 @@
+//! The bridge between the semantic layer and the engine: load the model the
+//! configuration names, compile a plan against the warehouse's as-of date and
+//! run it.
+
+use std::time::{Duration, Instant};
+
+use quarry_schema::{CompileContext, CompiledQuery, SemanticModel, SemanticQuery};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::{DataPeriod, Engine, EngineError, QueryResult};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SemanticError {
+    #[error("{0}")]
+    Model(#[from] quarry_schema::LoadErrors),
+    #[error("{0}")]
+    Compile(#[from] quarry_schema::CompileError),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+}
+
+/// The configured model: a YAML folder, or the built-in demo model.
+pub fn load_model(cfg: &Config) -> Result<SemanticModel, quarry_schema::LoadErrors> {
+    match &cfg.model.dir {
+        Some(dir) => quarry_schema::load_dir(dir),
+        None => quarry_schema::demo_model::load(),
+    }
+}
+
+/// A compiled and executed plan.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub compiled: CompiledQuery,
+    pub result: QueryResult,
+    pub compile_time: Duration,
+    pub run_time: Duration,
+}
+
+/// A model, an engine over the warehouse it describes, and the data period.
+#[derive(Debug)]
+pub struct Workspace {
+    pub model: SemanticModel,
+    pub engine: Engine,
+    pub period: DataPeriod,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnswerJson<'a> {
+    pub sql: &'a str,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub semantic_query: &'a SemanticQuery,
+    pub window: Option<quarry_schema::time::DateRange>,
+    pub comparison_window: Option<quarry_schema::time::DateRange>,
+    pub notes: &'a [String],
+}
+
+impl Workspace {
+    pub async fn open(cfg: &Config) -> Result<Self, SemanticError> {
+        let model = load_model(cfg)?;
+        let engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
+        engine.check_model(&model)?;
+        let period = engine.data_period(&model).await?;
+        Ok(Self {
+            model,
+            engine,
+            period,
+        })
+    }
+
+    pub fn context(&self) -> CompileContext {
+        CompileContext {
+            as_of: self.period.as_of,
+            data_start: Some(self.period.first),
+        }
+    }
+
+    pub fn compile(&self, q: &SemanticQuery) -> Result<CompiledQuery, SemanticError> {
+        Ok(quarry_schema::compile(&self.model, q, &self.context())?)
+    }
+
+    pub async fn answer(&self, q: &SemanticQuery) -> Result<Answer, SemanticError> {
+        let t0 = Instant::now();
+        let compiled = self.compile(q)?;
+        let compile_time = t0.elapsed();
+        let t1 = Instant::now();
+        let result = self.engine.run_statement(&compiled.statement).await?;
+        Ok(Answer {
+            compiled,
+            result,
+            compile_time,
+            run_time: t1.elapsed(),
+        })
+    }
+}
+
+impl Answer {
+    pub fn to_json(&self) -> AnswerJson<'_> {
+        AnswerJson {
+            sql: &self.compiled.sql,
+            columns: self.result.columns.clone(),
+            rows: self.result.rows_json(),
+            semantic_query: &self.compiled.query,
+            window: self.compiled.window,
+            comparison_window: self.compiled.comparison_window,
+            notes: &self.compiled.notes,
+        }
+    }
+}

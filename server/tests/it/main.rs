@@ -1,0 +1,7 @@
+//! Integration tests of the quarry library, one binary for all of them.
+
+mod compile_snapshots;
+mod loader_errors;
+mod no_fanout;
+mod slt;
+mod support;

@@ -1,0 +1,53 @@
+//! A small generated warehouse for tests. Its period covers the leap day of
+//! 2024 and ends on Wednesday 13 March 2024, so "last month" is all 29 days
+//! of February and "this week" is a partial week.
+
+use std::path::Path;
+
+use quarry::config::Config;
+use quarry::demo::{GenerateOptions, generate};
+use quarry::semantic::Workspace;
+use tempfile::TempDir;
+
+pub const SEED: u64 = 7;
+pub const SCALE: f64 = 0.01;
+pub const END: &str = "2024-03-13";
+pub const DAYS: u32 = 180;
+
+pub struct TestWarehouse {
+    pub dir: TempDir,
+}
+
+impl TestWarehouse {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> Config {
+        let mut cfg = Config::default();
+        cfg.warehouse.path = Some(self.path().to_path_buf());
+        // Deterministic plans, as the conventions ask for sqllogictest.
+        cfg.engine.target_partitions = 2;
+        cfg
+    }
+
+    pub async fn workspace(&self) -> Workspace {
+        Workspace::open(&self.config())
+            .await
+            .expect("the test warehouse opens")
+    }
+}
+
+pub fn warehouse() -> TestWarehouse {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let opts = GenerateOptions {
+        scale: SCALE,
+        seed: SEED,
+        out: dir.path().to_path_buf(),
+        end_date: chrono::NaiveDate::parse_from_str(END, "%Y-%m-%d").expect("date"),
+        days: DAYS,
+    };
+    generate(&opts, &indicatif::ProgressBar::hidden())
+        .expect("the generator writes the test warehouse");
+    TestWarehouse { dir }
+}

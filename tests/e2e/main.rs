@@ -1,0 +1,4 @@
+//! The `quarry` binary end to end: generate a warehouse, query it with SQL
+//! and with plans, and get clear errors for bad input.
+
+mod cli;
