@@ -260,7 +260,11 @@ pub fn with(ctes: Vec<(String, Query)>) -> With {
         .into_iter()
         .map(|(name, query)| {
             let mut c = template.clone();
-            c.alias = alias(&name);
+            // A CTE's name prints without `AS`: `name AS (query)`.
+            c.alias = TableAlias {
+                explicit: false,
+                ..alias(&name)
+            };
             c.query = Box::new(query);
             c
         })
@@ -305,7 +309,7 @@ pub fn limit(q: &mut Query, n: u64) {
 pub fn interval(n: i64, unit: &str) -> Expr {
     let mut e = fixed_expr("INTERVAL '1 day'");
     if let Expr::Interval(i) = &mut e {
-        i.value = Box::new(string(&format!("{n} {unit}")));
+        *i.value = string(&format!("{n} {unit}"));
     }
     e
 }

@@ -242,22 +242,22 @@ pub fn compile(
             None => (Some(time::same_period_last_year(&w)?), None),
         },
     };
-    if let Some(cw) = comparison_window {
-        if let Some(first) = ctx.data_start {
-            if cw.end < first {
-                return Err(CompileError::NoData {
-                    start: cw.start,
-                    end: cw.end,
-                    first,
-                    last: ctx.as_of,
-                });
-            }
-            if cw.start < first {
-                notes.push(format!(
-                    "the comparison period {} to {} is only partly covered: data starts on {first}",
-                    cw.start, cw.end
-                ));
-            }
+    if let Some(cw) = comparison_window
+        && let Some(first) = ctx.data_start
+    {
+        if cw.end < first {
+            return Err(CompileError::NoData {
+                start: cw.start,
+                end: cw.end,
+                first,
+                last: ctx.as_of,
+            });
+        }
+        if cw.start < first {
+            notes.push(format!(
+                "the comparison period {} to {} is only partly covered: data starts on {first}",
+                cw.start, cw.end
+            ));
         }
     }
 
@@ -548,7 +548,7 @@ pub fn compile(
     };
     let statement = Statement::Query(Box::new(final_query));
     Ok(CompiledQuery {
-        sql: statement.to_string(),
+        sql: format!("{statement:#}"),
         statement,
         query: q,
         columns,

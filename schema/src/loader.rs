@@ -381,12 +381,12 @@ pub(crate) fn qualifiers(expr: &Expr) -> Vec<String> {
     impl Visitor for V {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
-            if let Expr::CompoundIdentifier(parts) = e {
-                if parts.len() == 2 {
-                    let q = parts[0].value.clone();
-                    if !self.0.contains(&q) {
-                        self.0.push(q);
-                    }
+            if let Expr::CompoundIdentifier(parts) = e
+                && parts.len() == 2
+            {
+                let q = parts[0].value.clone();
+                if !self.0.contains(&q) {
+                    self.0.push(q);
                 }
             }
             std::ops::ControlFlow::Continue(())
@@ -403,10 +403,10 @@ fn identifiers(expr: &Expr) -> Vec<String> {
     impl Visitor for V {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
-            if let Expr::Identifier(i) = e {
-                if !self.0.contains(&i.value) {
-                    self.0.push(i.value.clone());
-                }
+            if let Expr::Identifier(i) = e
+                && !self.0.contains(&i.value)
+            {
+                self.0.push(i.value.clone());
             }
             std::ops::ControlFlow::Continue(())
         }
@@ -439,10 +439,10 @@ pub(crate) fn node_to_json(node: &Node) -> serde_json::Value {
             if let Ok(i) = text.parse::<i64>() {
                 return J::from(i);
             }
-            if let Ok(f) = text.parse::<f64>() {
-                if f.is_finite() {
-                    return J::from(f);
-                }
+            if let Ok(f) = text.parse::<f64>()
+                && f.is_finite()
+            {
+                return J::from(f);
             }
             match text {
                 "true" => J::Bool(true),
@@ -465,7 +465,8 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
     let mut entities: BTreeMap<String, Entity> = BTreeMap::new();
     let mut entity_spans: HashMap<String, Span> = HashMap::new();
     let mut measures: BTreeMap<String, Measure> = BTreeMap::new();
-    let mut measure_spans: HashMap<String, (Span, Vec<(S<String>,)>)> = HashMap::new();
+    // Where each measure is defined, and its `prefer` entries, for messages.
+    let mut measure_spans: HashMap<String, (Span, Vec<S<String>>)> = HashMap::new();
     let mut raw_joins = Vec::new();
     let mut raw_dims = Vec::new();
     let mut raw_metrics = Vec::new();
@@ -494,7 +495,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 );
                 continue;
             }
-            entity_spans.insert(name.clone(), e.name.span().clone());
+            entity_spans.insert(name.clone(), *e.name.span());
             let source = match (&e.table, &e.sql) {
                 (Some(t), None) => Source::Table(t.as_str().to_string()),
                 (None, Some(sql)) => match parse_query(sql) {
@@ -590,13 +591,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                     );
                     continue;
                 }
-                measure_spans.insert(
-                    mname.clone(),
-                    (
-                        m.name.span().clone(),
-                        m.prefer.iter().map(|p| (p.clone(),)).collect(),
-                    ),
-                );
+                measure_spans.insert(mname.clone(), (*m.name.span(), m.prefer.clone()));
                 measures.insert(
                     mname.clone(),
                     Measure {
@@ -750,14 +745,13 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 Some((e, _)) => d.push(s.as_of.span(), format!("unknown entity \"{e}\" in `as_of`{}", suggestion(e, entity_names.iter().map(String::as_str)))),
                 None => d.push(s.as_of.span(), "`as_of` is `entity.column`, the column whose latest value is the last full day of data"),
             }
-            if s.default_time_range.is_some() {
-                if let Some(n) =
+            if s.default_time_range.is_some()
+                && let Some(n) =
                     node_get(&node, "model").and_then(|m| node_get(m, "default_time_range"))
-                {
-                    match serde_json::from_value::<TimeRange>(node_to_json(n)) {
-                        Ok(r) => model.default_time_range = r,
-                        Err(e) => d.push(n.span(), format!("invalid default_time_range: {e}")),
-                    }
+            {
+                match serde_json::from_value::<TimeRange>(node_to_json(n)) {
+                    Ok(r) => model.default_time_range = r,
+                    Err(e) => d.push(n.span(), format!("invalid default_time_range: {e}")),
                 }
             }
         }
@@ -772,7 +766,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
     for m in model.measures.values() {
         let span = measure_spans
             .get(&m.name)
-            .map(|x| x.0.clone())
+            .map(|x| x.0)
             .unwrap_or_else(Span::new_blank);
         for x in m.expr.iter().chain(m.filter.iter()) {
             for q in qualifiers(x) {
@@ -782,7 +776,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
             }
         }
         if let Some((_, prefer)) = measure_spans.get(&m.name) {
-            for (p,) in prefer {
+            for p in prefer {
                 known_entity(d, p, "`prefer`");
             }
         }
@@ -812,7 +806,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 let span = raw
                     .kind
                     .as_ref()
-                    .map(|k| k.span().clone())
+                    .map(|k| *k.span())
                     .unwrap_or_else(Span::new_blank);
                 d.push(
                     &span,
@@ -889,7 +883,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
             );
             continue;
         }
-        metric_spans.insert(name.clone(), raw.name.span().clone());
+        metric_spans.insert(name.clone(), *raw.name.span());
         model.metric_order.push(name);
     }
     let metric_set: HashSet<String> = metric_spans.keys().cloned().collect();
@@ -1013,7 +1007,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 let span = raw
                     .format
                     .as_ref()
-                    .map(|f| f.span().clone())
+                    .map(|f| *f.span())
                     .unwrap_or_else(Span::new_blank);
                 d.push(
                     &span,
@@ -1042,16 +1036,16 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
     }
     // Cycles through ratio and derived metrics would recurse forever.
     for name in model.metric_order.clone() {
-        if let Some(cycle) = find_cycle(&model, &name, &mut Vec::new()) {
-            if let Some(span) = metric_spans.get(&name) {
-                d.push(
-                    span,
-                    format!(
-                        "metric \"{name}\" is defined in terms of itself: {}",
-                        cycle.join(" -> ")
-                    ),
-                );
-            }
+        if let Some(cycle) = find_cycle(&model, &name, &mut Vec::new())
+            && let Some(span) = metric_spans.get(&name)
+        {
+            d.push(
+                span,
+                format!(
+                    "metric \"{name}\" is defined in terms of itself: {}",
+                    cycle.join(" -> ")
+                ),
+            );
         }
     }
     if !d.out.is_empty() {

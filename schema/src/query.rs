@@ -412,13 +412,13 @@ impl SemanticQuery {
                 desc: false,
             }];
         }
-        if !q.dimensions.is_empty() {
-            if let Some(m) = q.metrics.first() {
-                return vec![OrderBy {
-                    by: m.clone(),
-                    desc: true,
-                }];
-            }
+        if !q.dimensions.is_empty()
+            && let Some(m) = q.metrics.first()
+        {
+            return vec![OrderBy {
+                by: m.clone(),
+                desc: true,
+            }];
         }
         Vec::new()
     }

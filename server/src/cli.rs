@@ -264,10 +264,10 @@ fn print_answer(a: &Answer) {
     }
     let formats: Vec<Option<Format>> = a.compiled.columns.iter().map(|c| c.format).collect();
     println!("{}", result_table(&a.result, &formats));
-    if let Some(cap) = a.compiled.row_cap {
-        if a.result.num_rows() as u64 >= cap {
-            println!("note: only the first {cap} rows are shown");
-        }
+    if let Some(cap) = a.compiled.row_cap
+        && a.result.num_rows() as u64 >= cap
+    {
+        println!("note: only the first {cap} rows are shown");
     }
 }
 

@@ -496,28 +496,28 @@ const FRAUD_PUBLISHERS: [(usize, &str, &str, FraudKind, f64); 4] = [
         "Turbo Phone Cleaner",
         "Quickstream Media",
         FraudKind::ClickInjection,
-        0.16,
+        0.20,
     ),
     (
         UNITY,
         "Lucky Spin Rewards",
         "Quickstream Media",
         FraudKind::InstallFarm,
-        0.30,
+        0.36,
     ),
     (
         IRONSOURCE,
         "Daily Cash Quiz",
         "AdNova Holdings",
         FraudKind::VpnBots,
-        0.28,
+        0.34,
     ),
     (
         UNITY,
         "Battery Saver Pro",
         "AdNova Holdings",
         FraudKind::ClickInjection,
-        0.22,
+        0.26,
     ),
 ];
 
@@ -613,8 +613,16 @@ pub(crate) fn build(rng: &mut ChaCha8Rng, first: NaiveDate, days: u32) -> Catalo
         force_publisher: None,
     };
     let mut seeds = vec![
-        anchor(TIKTOK, Platform::Android, BR, OBJ_INSTALLS, 0, "Broad", 3.0),
-        anchor(TIKTOK, Platform::Ios, BR, OBJ_INSTALLS, 0, "Interest", 1.2),
+        anchor(
+            TIKTOK,
+            Platform::Android,
+            BR,
+            OBJ_INSTALLS,
+            0,
+            "Broad",
+            10.0,
+        ),
+        anchor(TIKTOK, Platform::Ios, BR, OBJ_INSTALLS, 0, "Interest", 3.0),
         anchor(
             FACEBOOK,
             Platform::Ios,
@@ -779,7 +787,11 @@ pub(crate) fn build(rng: &mut ChaCha8Rng, first: NaiveDate, days: u32) -> Catalo
             end_idx: end_idx.unwrap_or(days - 1),
             daily_budget: 0.0,
             weight: s.boost
-                * lognormal(rng, 1.0, 0.6)
+                * if s.always_on && s.boost > 1.0 {
+                    1.0
+                } else {
+                    lognormal(rng, 1.0, 0.6)
+                }
                 * COUNTRIES[s.country].budget_weight.sqrt()
                 * net.budget_weight,
             cpi_factor: lognormal(rng, 1.0, 0.15) * objective_cpi,
@@ -852,7 +864,7 @@ fn build_publishers(rng: &mut ChaCha8Rng) -> Vec<Publisher> {
                         name: name.to_string(),
                         network: n,
                         parent: parent.to_string(),
-                        weight: 1.8,
+                        weight: 2.2,
                         cpi_factor: 0.8,
                         fraud: Some(FraudProfile { kind, share }),
                     });
@@ -863,7 +875,7 @@ fn build_publishers(rng: &mut ChaCha8Rng) -> Vec<Publisher> {
     // Mix the fraudulent apps in among the others of their network, then
     // number everything in network order.
     let mut sorted: Vec<Publisher> = Vec::with_capacity(out.len());
-    for n in 0..NETWORKS.len() {
+    for (n, net) in NETWORKS.iter().enumerate() {
         let mut group: Vec<Publisher> = Vec::new();
         let mut rest = Vec::new();
         for p in out.drain(..) {
@@ -874,7 +886,7 @@ fn build_publishers(rng: &mut ChaCha8Rng) -> Vec<Publisher> {
             }
         }
         out = rest;
-        if NETWORKS[n].owned.is_none() {
+        if net.owned.is_none() {
             group.shuffle(rng);
         }
         sorted.extend(group);
@@ -912,7 +924,7 @@ fn choose_publishers(
     let mut shares: Vec<(usize, f64)> = chosen
         .into_iter()
         .map(|i| {
-            let boost = if Some(i) == force { 2.5 } else { 1.0 };
+            let boost = if Some(i) == force { 4.0 } else { 1.0 };
             (i, publishers[i].weight * lognormal(rng, 1.0, 0.4) * boost)
         })
         .collect();

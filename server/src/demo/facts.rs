@@ -32,7 +32,7 @@ const SUBSCRIPTION_START: u8 = 4;
 const SUBSCRIPTION_RENEWAL: u8 = 5;
 
 const PRICE_POINTS: [f64; 8] = [0.99, 1.99, 2.99, 4.99, 9.99, 19.99, 49.99, 99.99];
-const PRICE_WEIGHTS: [f64; 8] = [0.22, 0.20, 0.12, 0.20, 0.13, 0.07, 0.04, 0.02];
+const PRICE_WEIGHTS: [f64; 8] = [0.36, 0.26, 0.10, 0.14, 0.07, 0.04, 0.02, 0.01];
 
 const MAX_SESSIONS_PER_DAY: u64 = 8;
 
@@ -284,27 +284,35 @@ fn make_install(
 
     let week = (day / 7) as u64;
     let publisher_id = source.map_or(0, |(_, pi)| ctx.catalog.publishers[pi].id as u64);
+    // Farms and bots reuse a handful of addresses whatever the scale; legit
+    // sharing (VPN exits, carrier NAT) keeps a few users per address.
     let ip_hash = match fraud {
-        Some(FraudKind::InstallFarm) if chance(rng, 0.8) => pool_ip(
-            ctx.seed,
-            1,
-            publisher_id,
-            week * 16 + rng.random_range(0..6u64),
-        ),
-        Some(FraudKind::VpnBots) if chance(rng, 0.7) => {
-            pool_ip(ctx.seed, 2, publisher_id, rng.random_range(0..25u64))
+        Some(FraudKind::InstallFarm) if chance(rng, 0.6) => {
+            pool_ip(ctx.seed, 1, publisher_id, rng.random_range(0..4u64))
         }
-        _ if is_vpn && chance(rng, 0.5) => {
-            // Commercial VPN exit nodes are shared by many users.
-            pool_ip(ctx.seed, 3, 0, rng.random_range(0..200u64))
-        }
-        _ if !wifi && chance(rng, 0.15) => {
-            // Carrier-grade NAT.
+        Some(FraudKind::InstallFarm) if chance(rng, 0.5) => {
+            let period = (day / 28) as u64;
             pool_ip(
                 ctx.seed,
-                4,
+                2,
+                publisher_id,
+                period * 8 + rng.random_range(0..4u64),
+            )
+        }
+        Some(FraudKind::VpnBots) if chance(rng, 0.7) => {
+            pool_ip(ctx.seed, 3, publisher_id, rng.random_range(0..8u64))
+        }
+        _ if is_vpn && chance(rng, 0.5) => {
+            let exits = (5_000.0 * ctx.scale).round().max(1.0) as u64;
+            pool_ip(ctx.seed, 4, 0, rng.random_range(0..exits))
+        }
+        _ if !wifi && chance(rng, 0.15) => {
+            let pool = (40.0 * ctx.scale).round().max(1.0) as u64;
+            pool_ip(
+                ctx.seed,
+                5,
                 country as u64,
-                week * 64 + rng.random_range(0..40u64),
+                week * 4_096 + rng.random_range(0..pool),
             )
         }
         _ => rng.random::<u64>(),
@@ -408,7 +416,7 @@ fn legit_events(rng: &mut ChaCha8Rng, ctx: &Ctx, day: i64, inst: &Install, out: 
         * lognormal(rng, 1.0, 0.35);
     let q_val = country.value
         * network_quality.powf(1.5)
-        * if ios { 1.3 } else { 0.8 }
+        * if ios { 1.25 } else { 1.0 }
         * match objective {
             Some(OBJ_PURCHASES) => 1.4,
             Some(OBJ_RETENTION) => 1.05,
@@ -420,11 +428,11 @@ fn legit_events(rng: &mut ChaCha8Rng, ctx: &Ctx, day: i64, inst: &Install, out: 
     let lifetime: i64 = if chance(rng, p_churn_day0) {
         0
     } else {
-        lognormal(rng, 12.0 * q_ret, 1.4).ceil().min(10_000.0) as i64
+        lognormal(rng, 9.0 * q_ret, 1.4).ceil().min(10_000.0) as i64
     };
-    let activity = (0.45 + 0.25 * q_ret.ln() + 0.12 * normal(rng)).clamp(0.08, 0.95);
+    let activity = (0.45 + 0.25 * q_ret.ln() + 0.18 * normal(rng)).clamp(0.05, 0.95);
     let sessions = lognormal(rng, 0.9, 0.5);
-    let payer = chance(rng, (0.028 * q_val).min(0.5));
+    let payer = chance(rng, (0.05 * q_val).min(0.5));
     let whale = lognormal(rng, 1.0, 1.1);
     let subscriber = chance(
         rng,
@@ -464,7 +472,10 @@ fn legit_events(rng: &mut ChaCha8Rng, ctx: &Ctx, day: i64, inst: &Install, out: 
         // Engagement fades as the user approaches churn.
         let shape = 1.0 - 0.75 * x * x;
         let weekend = ctx.weekday(day + k) >= 5;
-        if k > 0 && !chance(rng, activity * shape * if weekend { 1.1 } else { 1.0 }) {
+        // Curiosity in the first days after install, then habit.
+        let early = 1.0 + 0.5 * (-(k as f64 - 1.0) / 3.0).exp();
+        let p_active = (activity * shape * early * if weekend { 1.1 } else { 1.0 }).min(0.97);
+        if k > 0 && !chance(rng, p_active) {
             continue;
         }
         let n = if k == 0 {
@@ -501,7 +512,7 @@ fn legit_events(rng: &mut ChaCha8Rng, ctx: &Ctx, day: i64, inst: &Install, out: 
             }
             first_session = false;
 
-            if payer && chance(rng, (0.07 * whale).min(0.5)) {
+            if payer && chance(rng, (0.2 * whale).min(0.7)) {
                 let cart = ts + secs(uniform(rng, 0.1, 0.6) * dur);
                 let buy = cart + secs(uniform(rng, 5.0, 90.0));
                 let buy_day = (buy - ctx.first_micros).div_euclid(MICROS_PER_DAY);

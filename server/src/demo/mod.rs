@@ -320,7 +320,7 @@ fn run(
         .map(|start| start..(start + per_part).min(days))
         .collect();
     // Parts generated (then written) together; only affects scheduling.
-    let window = rayon::current_num_threads().max(2);
+    let window = rayon::current_num_threads().clamp(2, 8);
 
     progress.set_message("generating installs, users and events");
     let mut summary = Summary {

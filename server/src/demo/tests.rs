@@ -68,10 +68,10 @@ fn read_table(dir: &Path, table: &str) -> (SchemaRef, RecordBatch) {
 fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
     batch
         .column_by_name(name)
-        .unwrap_or_else(|| panic!("column {name}"))
+        .expect("column exists")
         .as_any()
         .downcast_ref::<T>()
-        .unwrap_or_else(|| panic!("type of column {name}"))
+        .expect("column has the expected type")
 }
 
 fn i64s(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
@@ -428,7 +428,7 @@ fn data_is_consistent() {
         }
     }
     assert_eq!(max_date, last);
-    assert!(sd.iter().any(|d| *d == Some(first)));
+    assert!(sd.contains(&Some(first)));
 
     // Installs.
     let n = installs.num_rows();
@@ -468,8 +468,10 @@ fn data_is_consistent() {
                     "install without clicks that day"
                 );
             }
-            (None, None, None) => organic += 1,
-            other => panic!("mixed paid/organic install {other:?}"),
+            other => {
+                assert_eq!(other, (None, None, None), "mixed paid/organic install");
+                organic += 1;
+            }
         }
         install_of.insert(
             u,

@@ -220,14 +220,14 @@ impl Engine {
     /// Checks that every table the model reads exists.
     pub fn check_model(&self, model: &SemanticModel) -> Result<(), EngineError> {
         for e in model.entities.values() {
-            if let Source::Table(t) = &e.source {
-                if !self.tables.contains(t) {
-                    return Err(EngineError::MissingTable {
-                        table: t.clone(),
-                        path: self.root.clone(),
-                        have: self.tables.join(", "),
-                    });
-                }
+            if let Source::Table(t) = &e.source
+                && !self.tables.contains(t)
+            {
+                return Err(EngineError::MissingTable {
+                    table: t.clone(),
+                    path: self.root.clone(),
+                    have: self.tables.join(", "),
+                });
             }
         }
         Ok(())
@@ -300,8 +300,8 @@ impl Engine {
             Source::Table(t) => t.clone(),
             Source::Sql(_) => return Err(EngineError::NoAsOf(model.as_of.entity.clone())),
         };
-        let mut s = quarry_schema_sql::min_max(&table, &model.as_of.column);
-        let r = self.run_statement(&mut s).await?;
+        let s = quarry_schema_sql::min_max(&table, &model.as_of.column);
+        let r = self.run_statement(&s).await?;
         let rows = r.rows_json();
         let date = |v: Option<&serde_json::Value>| {
             v.and_then(|v| v.as_str())

@@ -1,4 +1,5 @@
 //! Integration tests of the quarry library, one binary for all of them.
+#![allow(clippy::panic, clippy::unwrap_used)]
 
 mod compile_snapshots;
 mod loader_errors;
