@@ -44,8 +44,9 @@ crosscheck: build ## metric results against DuckDB on the same Parquet files
 
 test: setup check-format lint unit crosscheck ## everything CI runs
 
-bench: build ## generation and catalogue benchmarks at scale 1 (figures for the README)
+bench: build ## generation and catalogue benchmarks at scale 1, and criterion benches (figures for the README)
 	@eval/bench.sh "$(BIN)"
+	cargo bench --profile dev --workspace
 
 clean: ## remove generated data (not the build directory)
 	rm -rf "$(QUARRY_DATA_DIR)"

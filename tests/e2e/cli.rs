@@ -80,7 +80,12 @@ fn generate_then_query_with_sql_and_plans() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
     assert_eq!(v["rows"][0][0].as_i64(), Some(installs));
-    assert!(v["sql"].as_str().expect("sql").contains("installs AS installs"));
+    assert!(
+        v["sql"]
+            .as_str()
+            .expect("sql")
+            .contains("installs AS installs")
+    );
 
     // As a table for people, with the period stated.
     let o = quarry()
