@@ -2,6 +2,7 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 mod compile_snapshots;
+mod every_plan_runs;
 mod loader_errors;
 mod no_fanout;
 mod slt;
