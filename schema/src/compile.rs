@@ -211,6 +211,28 @@ pub fn compile(
         .cloned();
     let grain = time_dim.as_ref().map(|d| d.grain.unwrap_or(TimeGrain::Day));
 
+    // A bucket cut by the period's edge holds fewer days than its label says.
+    if let (Some(g), Some(w)) = (grain, window)
+        && g != TimeGrain::Day
+    {
+        {
+            let first = time::bucket_start(w.start, g);
+            if first != w.start {
+                notes.push(format!(
+                    "the first {g} (labelled {first}) only counts from {}, where the period starts",
+                    w.start
+                ));
+            }
+            let next = time::shift(time::bucket_start(w.end, g), g, 1)?;
+            if w.end.succ_opt() != Some(next) {
+                notes.push(format!(
+                    "the last {g} (labelled {}) is partial: it runs to {}",
+                    time::bucket_start(w.end, g),
+                    w.end
+                ));
+            }
+        }
+    }
     // The comparison period, and how far previous buckets shift to line up.
     let (comparison_window, bucket_shift) = match (&q.compare, &range, window) {
         (None, _, _) | (Some(Comparison::Segments { .. }), _, _) => (None, None),

@@ -97,3 +97,35 @@ fn unknown_names_are_clear_errors() {
         serde_json::from_str(r#"{"metrics":["spend"],"limit":0}"#).expect("plan");
     assert!(compile(&model, &q, &ctx()).is_err());
 }
+
+#[test]
+fn partial_buckets_and_default_periods_are_stated() {
+    let model = quarry_schema::demo_model::load().expect("demo model");
+    let q: SemanticQuery = serde_json::from_str(
+        r#"{"metrics":["revenue"],"dimensions":[{"name":"date","grain":"week"}],"time_range":{"kind":"current","unit":"month"}}"#,
+    )
+    .expect("plan");
+    let c = compile(&model, &q, &ctx()).expect("compiles");
+    assert_eq!(
+        c.notes,
+        vec![
+            "the first week (labelled 2024-02-26) only counts from 2024-03-01, where the period starts",
+            "the last week (labelled 2024-03-11) is partial: it runs to 2024-03-13",
+        ]
+    );
+    let q: SemanticQuery = serde_json::from_str(r#"{"metrics":["spend"]}"#).expect("plan");
+    let c = compile(&model, &q, &ctx()).expect("compiles");
+    assert_eq!(
+        c.notes,
+        vec!["no period was named, so this covers the last 30 days"]
+    );
+    let w = c.window.expect("window");
+    assert_eq!(
+        (w.start.to_string(), w.end.to_string()),
+        ("2024-02-13".into(), "2024-03-13".into())
+    );
+    // Entity counts cover everything: no period, no note.
+    let q: SemanticQuery = serde_json::from_str(r#"{"metrics":["campaigns"]}"#).expect("plan");
+    let c = compile(&model, &q, &ctx()).expect("compiles");
+    assert!(c.window.is_none() && c.notes.is_empty());
+}
