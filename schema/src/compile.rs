@@ -215,22 +215,20 @@ pub fn compile(
     if let (Some(g), Some(w)) = (grain, window)
         && g != TimeGrain::Day
     {
-        {
-            let first = time::bucket_start(w.start, g);
-            if first != w.start {
-                notes.push(format!(
-                    "the first {g} (labelled {first}) only counts from {}, where the period starts",
-                    w.start
-                ));
-            }
-            let next = time::shift(time::bucket_start(w.end, g), g, 1)?;
-            if w.end.succ_opt() != Some(next) {
-                notes.push(format!(
-                    "the last {g} (labelled {}) is partial: it runs to {}",
-                    time::bucket_start(w.end, g),
-                    w.end
-                ));
-            }
+        let first = time::bucket_start(w.start, g);
+        if first != w.start {
+            notes.push(format!(
+                "the first {g} (labelled {first}) only counts from {}, where the period starts",
+                w.start
+            ));
+        }
+        let next = time::shift(time::bucket_start(w.end, g), g, 1)?;
+        if w.end.succ_opt() != Some(next) {
+            notes.push(format!(
+                "the last {g} (labelled {}) is partial: it runs to {}",
+                time::bucket_start(w.end, g),
+                w.end
+            ));
         }
     }
     // The comparison period, and how far previous buckets shift to line up.
