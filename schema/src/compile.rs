@@ -739,7 +739,6 @@ fn qualify(expr: &Expr, entity: &str, as_of: NaiveDate) -> Expr {
 /// Picks how a dimension reads from a fact: preferred entities first, then
 /// the closest entity, then declaration order.
 fn resolve_dimension<'m>(
-    model: &'m SemanticModel,
     dim: &'m Dimension,
     group: &FactGroup,
     paths: &HashMap<String, Vec<Join>>,
@@ -754,7 +753,6 @@ fn resolve_dimension<'m>(
             return Some(b);
         }
     }
-    let _ = model;
     reachable
         .into_iter()
         .enumerate()
@@ -884,7 +882,7 @@ fn fact_subquery(
     };
     let dim_expr = |d: &str, needed: &mut Vec<String>| -> Result<Expr, CompileError> {
         let dim = &model.dimensions[d];
-        let b = resolve_dimension(model, dim, g, &paths).ok_or_else(|| unreachable(d))?;
+        let b = resolve_dimension(dim, g, &paths).ok_or_else(|| unreachable(d))?;
         let e = qualify(&b.expr, &b.entity, as_of);
         for qn in crate::loader::qualifiers(&e) {
             if !needed.contains(&qn) {

@@ -6,7 +6,6 @@
 mod values;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -300,7 +299,7 @@ impl Engine {
             Source::Table(t) => t.clone(),
             Source::Sql(_) => return Err(EngineError::NoAsOf(model.as_of.entity.clone())),
         };
-        let s = quarry_schema_sql::min_max(&table, &model.as_of.column);
+        let s = statements::min_max(&table, &model.as_of.column);
         let r = self.run_statement(&s).await?;
         let rows = r.rows_json();
         let date = |v: Option<&serde_json::Value>| {
@@ -322,7 +321,7 @@ impl Engine {
 }
 
 /// Statements the engine itself needs, built as AST like all others.
-mod quarry_schema_sql {
+mod statements {
     use datafusion::sql::sqlparser::ast::{Expr, Ident, ObjectName, Statement};
     use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::parser::Parser;
@@ -366,5 +365,3 @@ fn dominant_format(dir: &Path) -> Option<&'static str> {
         None
     }
 }
-
-pub type SharedEngine = Arc<Engine>;
