@@ -202,7 +202,7 @@ pub fn compile(
         None => None,
     };
     if let Some(w) = window {
-        check_coverage(&w, ctx, &mut notes)?;
+        check_coverage(&w, "the period", ctx, &mut notes)?;
     }
     let time_dim = q
         .dimensions
@@ -262,23 +262,8 @@ pub fn compile(
             None => (Some(time::same_period_last_year(&w)?), None),
         },
     };
-    if let Some(cw) = comparison_window
-        && let Some(first) = ctx.data_start
-    {
-        if cw.end < first {
-            return Err(CompileError::NoData {
-                start: cw.start,
-                end: cw.end,
-                first,
-                last: ctx.as_of,
-            });
-        }
-        if cw.start < first {
-            notes.push(format!(
-                "the comparison period {} to {} is only partly covered: data starts on {first}",
-                cw.start, cw.end
-            ));
-        }
+    if let Some(cw) = comparison_window {
+        check_coverage(&cw, "the comparison period", ctx, &mut notes)?;
     }
 
     // Group measures into fact subqueries.
@@ -589,8 +574,10 @@ fn year_in(g: TimeGrain) -> i64 {
     }
 }
 
+/// A period wholly outside the data is an error; one partly outside is a note.
 fn check_coverage(
     w: &DateRange,
+    what: &str,
     ctx: &CompileContext,
     notes: &mut Vec<String>,
 ) -> Result<(), CompileError> {
@@ -605,13 +592,13 @@ fn check_coverage(
     }
     if w.start < first {
         notes.push(format!(
-            "data starts on {first}, so the period {} to {} is only partly covered",
+            "data starts on {first}, so {what} {} to {} is only partly covered",
             w.start, w.end
         ));
     }
     if w.end > ctx.as_of {
         notes.push(format!(
-            "data ends on {}, so the period {} to {} is only partly covered",
+            "data ends on {}, so {what} {} to {} is only partly covered",
             ctx.as_of, w.start, w.end
         ));
     }
@@ -884,11 +871,7 @@ fn fact_subquery(
         let dim = &model.dimensions[d];
         let b = resolve_dimension(dim, g, &paths).ok_or_else(|| unreachable(d))?;
         let e = qualify(&b.expr, &b.entity, as_of);
-        for qn in crate::loader::qualifiers(&e) {
-            if !needed.contains(&qn) {
-                needed.push(qn);
-            }
-        }
+        need(&e, needed);
         Ok(e)
     };
 
