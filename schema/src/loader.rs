@@ -118,6 +118,10 @@ struct RawDimension {
     sample_values: Vec<String>,
     #[serde(default, rename = "type")]
     kind: Option<S<String>>,
+    #[serde(default)]
+    index_values: Option<bool>,
+    #[serde(default)]
+    value_names: Option<S<String>>,
     /// entity -> expression, read in order from the YAML node.
     #[serde(rename = "sql")]
     _sql: IgnoredAny,
@@ -819,6 +823,17 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 continue;
             }
         };
+        let value_names = match raw.value_names.as_ref().map(|v| v.as_str()) {
+            None => None,
+            Some("iso_country") => Some(ValueNames::IsoCountry),
+            Some(other) => {
+                d.push(
+                    raw.value_names.as_ref().map_or(raw.name.span(), |v| v.span()),
+                    format!("unknown value_names \"{other}\" on dimension \"{name}\"; the known one is iso_country"),
+                );
+                None
+            }
+        };
         let mut bindings = Vec::new();
         let sql = node.as_ref().and_then(|n| node_get(n, "sql"));
         match sql.and_then(|n| n.as_mapping()) {
@@ -865,6 +880,8 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 description: raw.description,
                 synonyms: raw.synonyms,
                 sample_values: raw.sample_values,
+                index_values: raw.index_values.unwrap_or(kind == DimensionKind::Categorical),
+                value_names,
                 kind,
                 bindings,
             },

@@ -108,6 +108,14 @@ pub enum DimensionKind {
     Boolean,
 }
 
+/// A known naming scheme for a dimension's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueNames {
+    /// ISO 3166 alpha-2 codes, also known by their English country names.
+    IsoCountry,
+}
+
 #[derive(Debug, Clone)]
 pub struct Dimension {
     pub name: String,
@@ -116,6 +124,12 @@ pub struct Dimension {
     pub synonyms: Vec<String>,
     pub sample_values: Vec<String>,
     pub kind: DimensionKind,
+    /// Whether retrieval indexes the dimension's distinct values from the
+    /// warehouse, so a question naming one becomes a filter. Default: yes
+    /// for categorical dimensions.
+    pub index_values: bool,
+    /// Other names of the values, for retrieval ("Germany" for `DE`).
+    pub value_names: Option<ValueNames>,
     /// How the dimension reads on each entity that carries it, in order of
     /// preference when several are equally close to a fact.
     pub bindings: Vec<Binding>,

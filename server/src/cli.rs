@@ -14,7 +14,10 @@ use quarry_schema::model::Format;
 use crate::config::Config;
 use crate::demo::{self, GenerateOptions};
 use crate::engine::{Engine, QueryResult, format_cell};
+use crate::knowledge::{Knowledge, SyncMode};
 use crate::semantic::{Answer, Workspace, load_model};
+use quarry_retrieval::evaluate::{self, PairSet, QuestionSet};
+use quarry_retrieval::indexer::Progress;
 
 /// Quarry answers questions about marketing data with the right number, the
 /// SQL behind it and a chart.
@@ -61,6 +64,46 @@ pub enum Command {
     Model(ModelCommand),
     /// Time the compilation and execution of every metric of the catalogue.
     Bench(BenchArgs),
+    /// Bring the retrieval index up to date with the semantic model and the
+    /// warehouse's values (only what changed is embedded again).
+    Index {
+        /// Drop the index and embed everything again.
+        #[arg(long)]
+        rebuild: bool,
+    },
+    /// Show what retrieval finds for a question: metrics, dimensions, values,
+    /// glossary terms and verified questions, with scores and reasons.
+    Search {
+        /// The question, e.g. "ROAS of the lookalike campaign in Germany".
+        question: String,
+        /// Hits to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Measure retrieval and the semantic cache against labelled sets.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Recall at 5 and 10 and mean reciprocal rank of labelled items.
+    Retrieval {
+        #[arg(long, value_name = "FILE", default_value = "eval/retrieval/questions.yaml")]
+        file: PathBuf,
+        /// Write the report as JSON here as well.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// False hits on near-miss pairs (must be none) and the paraphrase hit rate.
+    Cache {
+        #[arg(long, value_name = "FILE", default_value = "eval/cache/pairs.yaml")]
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,7 +217,152 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(ModelCommand::Check) => model_check(&cfg).await,
         Command::Model(ModelCommand::Show) => model_show(&cfg),
         Command::Bench(args) => bench(&cfg, args).await,
+        Command::Index { rebuild } => index(&cfg, *rebuild).await,
+        Command::Search {
+            question,
+            limit,
+            format,
+        } => search(&cfg, question, *limit, *format).await,
+        Command::Eval(EvalCommand::Retrieval { file, json }) => eval_retrieval(&cfg, file, json.as_deref()).await,
+        Command::Eval(EvalCommand::Cache { file, json }) => eval_cache(&cfg, file, json.as_deref()).await,
     }
+}
+
+/// Shows indexing progress as a bar on the terminal.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg:<12} [{bar:32}] {pos}/{len} ({elapsed}, {eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Self(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64, message: &str) {
+        self.0.set_length(total);
+        self.0.set_message(message.to_string());
+        self.0.reset();
+        if total == 0 {
+            self.0.finish_and_clear();
+        }
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+async fn knowledge(cfg: &Config, mode: SyncMode) -> anyhow::Result<(Workspace, Knowledge)> {
+    let ws = Workspace::open(cfg).await?;
+    let k = Knowledge::open(cfg, &ws, mode, &Bar::new()).await?;
+    if let Some(r) = &k.synced {
+        if r.embedded > 0 || r.removed > 0 {
+            eprintln!(
+                "index: {} items ({} embedded, {} unchanged, {} removed) in {:.1} s",
+                r.total, r.embedded, r.unchanged, r.removed, r.seconds
+            );
+        }
+    }
+    for n in &k.notes {
+        eprintln!("note: {n}");
+    }
+    Ok((ws, k))
+}
+
+async fn index(cfg: &Config, rebuild: bool) -> anyhow::Result<()> {
+    let mode = if rebuild { SyncMode::Rebuild } else { SyncMode::Always };
+    let (_, k) = knowledge(cfg, mode).await?;
+    let r = k.synced.unwrap_or_default();
+    let idx = k.retriever.index();
+    println!(
+        "{} index at {}: {} items; {} embedded, {} unchanged, {} removed in {:.2} s",
+        idx.backend(),
+        idx.location(),
+        r.total,
+        r.embedded,
+        r.unchanged,
+        r.removed,
+        r.seconds
+    );
+    Ok(())
+}
+
+async fn search(cfg: &Config, question: &str, limit: usize, format: OutputFormat) -> anyhow::Result<()> {
+    let (_, k) = knowledge(cfg, SyncMode::IfStale).await?;
+    let r = k.retriever.search(question, limit).await?;
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+        OutputFormat::Table => {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED);
+            t.set_header(vec!["#", "kind", "item", "score", "why"]);
+            for (i, h) in r.hits.iter().enumerate() {
+                t.add_row(vec![
+                    Cell::new(i + 1),
+                    Cell::new(h.kind.as_str()),
+                    Cell::new(&h.label),
+                    Cell::new(format!("{:.2}", h.score)).set_alignment(CellAlignment::Right),
+                    Cell::new(h.reasons.join("; ")),
+                ]);
+            }
+            println!("{t}");
+            println!("embedding {:.1} ms, search {:.1} ms", r.embed_ms, r.search_ms);
+        }
+    }
+    Ok(())
+}
+
+async fn eval_retrieval(cfg: &Config, file: &std::path::Path, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let set: QuestionSet = evaluate::load(file)?;
+    let (_, k) = knowledge(cfg, SyncMode::IfStale).await?;
+    let r = evaluate::evaluate_retrieval(&k.retriever, &set).await?;
+    for m in &r.misses {
+        let at = m.rank.map_or("not in the top 10".to_string(), |k| format!("rank {k}"));
+        println!("miss: {:?} needs {} ({at})", m.question, m.item);
+    }
+    println!(
+        "retrieval: {} questions, {} items: recall@5 {:.3}, recall@10 {:.3}, MRR {:.3}; search p50 {:.1} ms, p95 {:.1} ms",
+        r.questions, r.items, r.recall_at_5, r.recall_at_10, r.mrr, r.p50_ms, r.p95_ms
+    );
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn eval_cache(cfg: &Config, file: &std::path::Path, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let set: PairSet = evaluate::load(file)?;
+    let (_, k) = knowledge(cfg, SyncMode::IfStale).await?;
+    let r = evaluate::evaluate_cache(&k.retriever, &set, &cfg.retrieval.cache).await?;
+    for m in &r.paraphrase_misses {
+        println!("paraphrase miss: {m}");
+    }
+    for [a, b] in &r.false_hits {
+        println!("FALSE HIT: {a:?} reused the plan of {b:?}");
+    }
+    println!(
+        "cache: {} near-miss lookups, {} false hits; {} paraphrase lookups, {} hits ({:.0}%)",
+        r.near_misses,
+        r.false_hits.len(),
+        r.paraphrases,
+        r.paraphrase_hits,
+        r.paraphrase_hit_rate * 100.0
+    );
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !r.false_hits.is_empty() {
+        bail!("the cache shared a plan between questions that differ");
+    }
+    Ok(())
 }
 
 async fn generate(cfg: &Config, args: &GenerateArgs) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
+pub use quarry_retrieval::RetrievalConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ pub struct Config {
     pub warehouse: WarehouseConfig,
     pub model: ModelConfig,
     pub engine: EngineConfig,
+    pub retrieval: RetrievalConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -51,6 +53,7 @@ impl Default for Config {
             warehouse: WarehouseConfig::default(),
             model: ModelConfig::default(),
             engine: EngineConfig::default(),
+            retrieval: RetrievalConfig::default(),
         }
     }
 }
@@ -105,6 +108,7 @@ impl Config {
                 "engine.query_timeout_secs must be at least 1".into(),
             ));
         }
+        self.retrieval.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -154,6 +158,21 @@ mod tests {
             jail.create_file("r.toml", "[engine]\nmemory_limt_mb = 100\n")?;
             let e = Config::load(Some(Path::new("r.toml"))).expect_err("typo");
             assert!(e.to_string().contains("memory_limt_mb"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retrieval_section_reads_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("QUARRY__RETRIEVAL__BACKEND", "qdrant");
+            let e = Config::load(None).expect_err("no url");
+            assert!(e.to_string().contains("qdrant_url"), "{e}");
+            jail.set_env("QUARRY__RETRIEVAL__QDRANT_URL", "http://localhost:6334");
+            jail.set_env("QUARRY__RETRIEVAL__QDRANT_API_KEY", "hunter2");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.retrieval.qdrant_url.as_deref(), Some("http://localhost:6334"));
+            assert!(!format!("{c:?}").contains("hunter2"), "secrets never print");
             Ok(())
         });
     }

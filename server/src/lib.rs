@@ -1,9 +1,10 @@
 //! Quarry: conversational analytics for marketing teams. This crate holds the
 //! `quarry` binary's library: configuration, the query engine, the demo
-//! warehouse generator and the command-line front end.
+//! warehouse generator, the bridge to retrieval and the command-line front end.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod knowledge;
 pub mod semantic;

@@ -5,5 +5,6 @@ mod compile_snapshots;
 mod every_plan_runs;
 mod loader_errors;
 mod no_fanout;
+mod retrieval;
 mod slt;
 mod support;

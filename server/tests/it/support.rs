@@ -51,3 +51,29 @@ pub fn warehouse() -> TestWarehouse {
         .expect("the generator writes the test warehouse");
     TestWarehouse { dir }
 }
+
+/// Where setup put the embedding model and ONNX Runtime: the data
+/// directory the Makefile exports, else the clone's `.quarry`.
+pub fn assets_dir() -> std::path::PathBuf {
+    std::env::var_os("QUARRY_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.quarry"))
+}
+
+impl TestWarehouse {
+    /// The test config with its own data directory (for the index) and the
+    /// real embedding assets.
+    pub fn retrieval_config(&self, data_dir: &Path) -> Config {
+        let mut cfg = self.config();
+        cfg.data_dir = data_dir.to_path_buf();
+        let assets = assets_dir();
+        cfg.retrieval.model_dir = Some(assets.join(quarry_retrieval::assets::DEFAULT_MODEL_DIR));
+        cfg.retrieval.onnxruntime = Some(
+            assets
+                .join(quarry_retrieval::assets::ORT_DIR)
+                .join(quarry_retrieval::assets::ORT_FILE),
+        );
+        cfg
+    }
+}
