@@ -1,7 +1,7 @@
 //! Retrieval's latency budget: embedding one question, searching the
 //! embedded index and the lexicon at 10,000 indexed values, and a semantic
 //! cache hit. Needs the embedding assets (`make setup`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use quarry_retrieval::docs::{Document, ItemKind};
 use quarry_retrieval::index::{EdgeIndex, KeywordFilter, Point, VectorIndex};
 use quarry_retrieval::lexical::Lexicon;
 use quarry_retrieval::search::fuse;
-use quarry_retrieval::{CacheConfig, EmbeddingAssets, Embedder, SemanticCache};
+use quarry_retrieval::{CacheConfig, Embedder, EmbeddingAssets, SemanticCache};
 use quarry_schema::SemanticQuery;
 use rand::{Rng, SeedableRng};
 
@@ -22,14 +22,33 @@ fn assets() -> EmbeddingAssets {
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.quarry"));
     EmbeddingAssets::new(
-        data.join(quarry_retrieval::assets::ORT_DIR).join(quarry_retrieval::assets::ORT_FILE),
+        data.join(quarry_retrieval::assets::ORT_DIR)
+            .join(quarry_retrieval::assets::ORT_FILE),
         data.join(quarry_retrieval::assets::DEFAULT_MODEL_DIR),
     )
 }
 
 const WORDS: &[&str] = &[
-    "Facebook", "Google", "TikTok", "Snapchat", "AppLovin", "Unity", "iOS", "Android", "US", "DE", "Lookalike",
-    "Broad", "Interest", "Retarget", "Summer", "Winter", "Promo", "Video", "Playable", "Banner",
+    "Facebook",
+    "Google",
+    "TikTok",
+    "Snapchat",
+    "AppLovin",
+    "Unity",
+    "iOS",
+    "Android",
+    "US",
+    "DE",
+    "Lookalike",
+    "Broad",
+    "Interest",
+    "Retarget",
+    "Summer",
+    "Winter",
+    "Promo",
+    "Video",
+    "Playable",
+    "Banner",
 ];
 
 /// 10,000 value documents shaped like campaign and publisher names.
@@ -71,7 +90,9 @@ fn benches(c: &mut Criterion) {
     for _ in 0..10 {
         embedder.embed_one(question).unwrap();
     }
-    c.bench_function("embed one question", |b| b.iter(|| embedder.embed_one(question).unwrap()));
+    c.bench_function("embed one question", |b| {
+        b.iter(|| embedder.embed_one(question).unwrap())
+    });
 
     // The edge index at 10,000 values. Random unit vectors: search cost
     // depends on the count and dimension, not on what the vectors mean.
@@ -104,15 +125,25 @@ fn benches(c: &mut Criterion) {
     });
 
     let lexicon = Lexicon::new(docs.clone());
-    let by_point: HashMap<u64, usize> = docs.iter().enumerate().map(|(i, d)| (d.point_id(), i)).collect();
-    let vector: Vec<(u64, f32)> = rt.block_on(index.search(&q, 16, None)).unwrap().into_iter().map(|p| (p.id, p.score)).collect();
+    let by_point: HashMap<u64, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.point_id(), i))
+        .collect();
+    let vector: Vec<(u64, f32)> = rt
+        .block_on(index.search(&q, 16, None))
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p.score))
+        .collect();
     c.bench_function("lexical match + fusion, 10k values", |b| {
         b.iter(|| fuse(&lexicon, &by_point, question, &vector, 10))
     });
 
     let cache: SemanticCache<Arc<Vec<u8>>> = SemanticCache::new(&CacheConfig::default());
     cache.set_versions("data", "model");
-    let plan: SemanticQuery = serde_json::from_str(r#"{"metrics":["roas"],"dimensions":[{"name":"campaign"}]}"#).unwrap();
+    let plan: SemanticQuery =
+        serde_json::from_str(r#"{"metrics":["roas"],"dimensions":[{"name":"campaign"}]}"#).unwrap();
     cache.remember_question(&lexicon, question, q.clone(), plan.clone());
     cache.put_result(&plan, Arc::new(vec![0; 1024]));
     c.bench_function("cache hit (question level then plan level)", |b| {

@@ -76,7 +76,9 @@ pub struct SemanticCache<V: Clone + Send + Sync + 'static> {
 
 impl<V: Clone + Send + Sync + 'static> std::fmt::Debug for SemanticCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SemanticCache").field("stats", &self.stats()).finish()
+        f.debug_struct("SemanticCache")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -84,8 +86,14 @@ impl<V: Clone + Send + Sync + 'static> SemanticCache<V> {
     pub fn new(cfg: &CacheConfig) -> Self {
         let ttl = Duration::from_secs(cfg.ttl_secs.max(1));
         Self {
-            plans: Cache::builder().max_capacity(cfg.capacity).time_to_live(ttl).build(),
-            questions: Cache::builder().max_capacity(cfg.capacity).time_to_live(ttl).build(),
+            plans: Cache::builder()
+                .max_capacity(cfg.capacity)
+                .time_to_live(ttl)
+                .build(),
+            questions: Cache::builder()
+                .max_capacity(cfg.capacity)
+                .time_to_live(ttl)
+                .build(),
             versions: RwLock::new(Versions::default()),
             threshold: cfg.question_threshold,
             plan_hits: AtomicU64::new(0),
@@ -136,7 +144,11 @@ impl<V: Clone + Send + Sync + 'static> SemanticCache<V> {
 
     pub fn get_result(&self, plan: &SemanticQuery) -> Option<V> {
         let hit = self.plans.get(&self.plan_key(plan));
-        let counter = if hit.is_some() { &self.plan_hits } else { &self.plan_misses };
+        let counter = if hit.is_some() {
+            &self.plan_hits
+        } else {
+            &self.plan_misses
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         hit
     }
@@ -151,15 +163,23 @@ impl<V: Clone + Send + Sync + 'static> SemanticCache<V> {
 
     /// A plan made for an earlier question, when `question` mentions exactly
     /// the same entities and reads close enough.
-    pub fn lookup_question(&self, lexicon: &Lexicon, question: &str, embedding: &[f32]) -> QuestionLookup {
+    pub fn lookup_question(
+        &self,
+        lexicon: &Lexicon,
+        question: &str,
+        embedding: &[f32],
+    ) -> QuestionLookup {
         let entities = extract(lexicon, question);
-        let best = self.questions.get(&self.signature(&entities)).and_then(|list| {
-            list.iter()
-                .map(|r| (cosine(&r.embedding, embedding), r))
-                .filter(|(s, _)| *s >= self.threshold)
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(s, r)| (s, r.clone()))
-        });
+        let best = self
+            .questions
+            .get(&self.signature(&entities))
+            .and_then(|list| {
+                list.iter()
+                    .map(|r| (cosine(&r.embedding, embedding), r))
+                    .filter(|(s, _)| *s >= self.threshold)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(s, r)| (s, r.clone()))
+            });
         match best {
             Some((similarity, r)) => {
                 self.question_hits.fetch_add(1, Ordering::Relaxed);
@@ -177,9 +197,19 @@ impl<V: Clone + Send + Sync + 'static> SemanticCache<V> {
     }
 
     /// Remembers the plan made for a question.
-    pub fn remember_question(&self, lexicon: &Lexicon, question: &str, embedding: Vec<f32>, plan: SemanticQuery) {
+    pub fn remember_question(
+        &self,
+        lexicon: &Lexicon,
+        question: &str,
+        embedding: Vec<f32>,
+        plan: SemanticQuery,
+    ) {
         let key = self.signature(&extract(lexicon, question));
-        let mut list: Vec<Remembered> = self.questions.get(&key).map(|l| (*l).clone()).unwrap_or_default();
+        let mut list: Vec<Remembered> = self
+            .questions
+            .get(&key)
+            .map(|l| (*l).clone())
+            .unwrap_or_default();
         list.retain(|r| r.question != question);
         if list.len() >= PER_SIGNATURE {
             list.remove(0);
@@ -235,11 +265,19 @@ mod tests {
     fn plans_hit_by_meaning_and_versions_invalidate() {
         let c: SemanticCache<u32> = SemanticCache::new(&CacheConfig::default());
         c.set_versions("d1", "m1");
-        let a = plan(r#"{"metrics":["spend","installs"]}"#);
-        let b = plan(r#"{"metrics":["installs","spend"]}"#);
+        let a = plan(
+            r#"{"metrics":["spend"],"filters":[{"dimension":"platform","op":"eq","values":["iOS"]},{"dimension":"country","op":"in","values":["US","DE"]}]}"#,
+        );
+        let b = plan(
+            r#"{"metrics":["SPEND"],"filters":[{"dimension":"country","op":"in","values":["DE","US","DE"]},{"dimension":"platform","op":"in","values":["iOS"]}]}"#,
+        );
         assert_eq!(c.get_result(&a), None);
         c.put_result(&a, 7);
-        assert_eq!(c.get_result(&b), Some(7), "same meaning, other order");
+        assert_eq!(
+            c.get_result(&b),
+            Some(7),
+            "same meaning, written differently"
+        );
         c.set_versions("d1", "m1");
         assert_eq!(c.get_result(&a), Some(7), "unchanged versions keep entries");
         c.set_versions("d2", "m1");
@@ -258,12 +296,21 @@ mod tests {
             QuestionLookup::Hit { plan, .. } => assert_eq!(plan, p.canonical()),
             m => panic!("{m:?}"),
         }
-        assert!(matches!(c.lookup_question(&l, "spend last month", &[1.0, 0.0]), QuestionLookup::Miss { .. }));
+        assert!(matches!(
+            c.lookup_question(&l, "spend last month", &[1.0, 0.0]),
+            QuestionLookup::Miss { .. }
+        ));
         assert!(
-            matches!(c.lookup_question(&l, "spend last week", &[0.0, 1.0]), QuestionLookup::Miss { .. }),
+            matches!(
+                c.lookup_question(&l, "spend last week", &[0.0, 1.0]),
+                QuestionLookup::Miss { .. }
+            ),
             "same entities but a distant embedding is not enough"
         );
         c.set_versions("d2", "m2");
-        assert!(matches!(c.lookup_question(&l, "spend last week", &[1.0, 0.0]), QuestionLookup::Miss { .. }));
+        assert!(matches!(
+            c.lookup_question(&l, "spend last week", &[1.0, 0.0]),
+            QuestionLookup::Miss { .. }
+        ));
     }
 }

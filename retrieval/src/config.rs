@@ -61,7 +61,9 @@ pub struct CacheConfig {
     /// Seconds an entry lives.
     pub ttl_secs: u64,
     /// Cosine similarity above which two questions with the same entities
-    /// share a plan.
+    /// share a plan. The entity comparison is what keeps different
+    /// questions apart; this is a second guard, set where paraphrases that
+    /// only swap filler words still pass.
     pub question_threshold: f32,
 }
 
@@ -86,7 +88,7 @@ impl Default for CacheConfig {
         Self {
             capacity: 10_000,
             ttl_secs: 24 * 3600,
-            question_threshold: 0.85,
+            question_threshold: 0.6,
         }
     }
 }

@@ -123,7 +123,9 @@ impl Document {
 pub fn model_documents(model: &SemanticModel) -> Vec<Document> {
     let mut out = Vec::new();
     for name in &model.metric_order {
-        let Some(m) = model.metrics.get(name) else { continue };
+        let Some(m) = model.metrics.get(name) else {
+            continue;
+        };
         let mut names = vec![m.name.clone(), m.label.clone()];
         names.extend(m.synonyms.iter().cloned());
         out.push(Document {
@@ -180,8 +182,18 @@ pub fn model_documents(model: &SemanticModel) -> Vec<Document> {
         });
     }
     for v in &model.verified_queries {
-        let mut maps_to: Vec<String> = v.query.metrics.iter().map(|m| format!("metric:{m}")).collect();
-        maps_to.extend(v.query.dimensions.iter().map(|d| format!("dimension:{}", d.name)));
+        let mut maps_to: Vec<String> = v
+            .query
+            .metrics
+            .iter()
+            .map(|m| format!("metric:{m}"))
+            .collect();
+        maps_to.extend(
+            v.query
+                .dimensions
+                .iter()
+                .map(|d| format!("dimension:{}", d.name)),
+        );
         out.push(Document {
             kind: ItemKind::VerifiedQuery,
             key: v.question.clone(),
@@ -198,10 +210,15 @@ pub fn model_documents(model: &SemanticModel) -> Vec<Document> {
 }
 
 /// Documents for the distinct values of dimensions, `dimension -> values`.
-pub fn value_documents(model: &SemanticModel, values: &BTreeMap<String, Vec<String>>) -> Vec<Document> {
+pub fn value_documents(
+    model: &SemanticModel,
+    values: &BTreeMap<String, Vec<String>>,
+) -> Vec<Document> {
     let mut out = Vec::new();
     for (dim, vals) in values {
-        let Some(d) = model.dimensions.get(dim) else { continue };
+        let Some(d) = model.dimensions.get(dim) else {
+            continue;
+        };
         for v in vals {
             let v = v.trim();
             if v.is_empty() {
@@ -221,11 +238,11 @@ pub fn value_documents(model: &SemanticModel, values: &BTreeMap<String, Vec<Stri
                 names.push(spaced.clone());
             }
             let mut aliases = Vec::new();
-            if d.value_names == Some(ValueNames::IsoCountry) {
-                if let Ok(c) = isocountry::CountryCode::for_alpha2_caseless(v) {
-                    aliases.push(c.name().to_string());
-                    aliases.extend(country_short_names(v).iter().map(|s| s.to_string()));
-                }
+            if d.value_names == Some(ValueNames::IsoCountry)
+                && let Ok(c) = isocountry::CountryCode::for_alpha2_caseless(v)
+            {
+                aliases.push(c.name().to_string());
+                aliases.extend(country_short_names(v).iter().map(|s| s.to_string()));
             }
             names.extend(aliases.iter().cloned());
             let text = if aliases.is_empty() {
@@ -236,7 +253,11 @@ pub fn value_documents(model: &SemanticModel, values: &BTreeMap<String, Vec<Stri
             out.push(Document {
                 kind: ItemKind::Value,
                 key: format!("{dim}={v}"),
-                label: if aliases.is_empty() { v.to_string() } else { format!("{} ({v})", aliases[0]) },
+                label: if aliases.is_empty() {
+                    v.to_string()
+                } else {
+                    format!("{} ({v})", aliases[0])
+                },
                 dimension: Some(dim.clone()),
                 value: Some(v.to_string()),
                 text,
@@ -254,7 +275,13 @@ pub fn value_documents(model: &SemanticModel, values: &BTreeMap<String, Vec<Stri
 fn country_short_names(code: &str) -> &'static [&'static str] {
     match code.to_ascii_uppercase().as_str() {
         "US" => &["United States", "USA", "America", "the US", "the States"],
-        "GB" => &["United Kingdom", "UK", "Britain", "Great Britain", "England"],
+        "GB" => &[
+            "United Kingdom",
+            "UK",
+            "Britain",
+            "Great Britain",
+            "England",
+        ],
         "KR" => &["South Korea", "Korea"],
         "RU" => &["Russia"],
         "VN" => &["Vietnam"],

@@ -5,7 +5,9 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use fastembed::{
+    InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel,
+};
 use sha2::{Digest, Sha256};
 
 use crate::RetrievalError;
@@ -116,10 +118,11 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut model = self
-            .model
-            .lock()
-            .map_err(|_| RetrievalError::Embed("the embedding model is unusable after a crash in another thread".into()))?;
+        let mut model = self.model.lock().map_err(|_| {
+            RetrievalError::Embed(
+                "the embedding model is unusable after a crash in another thread".into(),
+            )
+        })?;
         let mut out = model
             .embed(texts, Some(64))
             .map_err(|e| RetrievalError::Embed(e.to_string()))?;

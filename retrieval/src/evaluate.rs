@@ -8,10 +8,10 @@ use std::time::Instant;
 use quarry_schema::SemanticQuery;
 use serde::{Deserialize, Serialize};
 
+use crate::RetrievalError;
 use crate::cache::{QuestionLookup, SemanticCache};
 use crate::config::CacheConfig;
 use crate::search::Retriever;
-use crate::RetrievalError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +78,10 @@ pub struct RetrievalReport {
     pub misses: Vec<Miss>,
 }
 
-pub async fn evaluate_retrieval(retriever: &Retriever, set: &QuestionSet) -> Result<RetrievalReport, RetrievalError> {
+pub async fn evaluate_retrieval(
+    retriever: &Retriever,
+    set: &QuestionSet,
+) -> Result<RetrievalReport, RetrievalError> {
     let (mut items, mut at5, mut at10, mut rr) = (0usize, 0usize, 0usize, 0f64);
     let mut misses = Vec::new();
     let mut times = Vec::new();
@@ -89,15 +92,12 @@ pub async fn evaluate_retrieval(retriever: &Retriever, set: &QuestionSet) -> Res
         for need in &q.need {
             items += 1;
             let rank = r.hits.iter().position(|h| &h.item == need).map(|p| p + 1);
-            match rank {
-                Some(k) => {
-                    rr += 1.0 / k as f64;
-                    at10 += 1;
-                    if k <= 5 {
-                        at5 += 1;
-                    }
+            if let Some(k) = rank {
+                rr += 1.0 / k as f64;
+                at10 += 1;
+                if k <= 5 {
+                    at5 += 1;
                 }
-                None => {}
             }
             if rank.is_none_or(|k| k > 5) {
                 misses.push(Miss {
@@ -109,7 +109,12 @@ pub async fn evaluate_retrieval(retriever: &Retriever, set: &QuestionSet) -> Res
         }
     }
     times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times.get(((times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     let n = items.max(1) as f64;
     Ok(RetrievalReport {
         questions: set.questions.len(),
@@ -133,11 +138,18 @@ pub struct CacheReport {
     pub paraphrase_hit_rate: f64,
     /// Paraphrase pairs that did not share, with the reason.
     pub paraphrase_misses: Vec<String>,
+    /// Near-miss pairs whose entities alone do not tell them apart, with
+    /// their cosine: only the similarity threshold keeps these apart.
+    pub entity_collisions: Vec<(String, String, f32)>,
 }
 
 /// Each pair, both ways round: the first question's plan is remembered in a
 /// fresh cache, then the second is looked up.
-pub async fn evaluate_cache(retriever: &Retriever, set: &PairSet, cfg: &CacheConfig) -> Result<CacheReport, RetrievalError> {
+pub async fn evaluate_cache(
+    retriever: &Retriever,
+    set: &PairSet,
+    cfg: &CacheConfig,
+) -> Result<CacheReport, RetrievalError> {
     let lexicon = retriever.lexicon();
     let embedder = retriever.embedder();
     let mut false_hits = Vec::new();
@@ -147,12 +159,37 @@ pub async fn evaluate_cache(retriever: &Retriever, set: &PairSet, cfg: &CacheCon
         let cache: SemanticCache<()> = SemanticCache::new(cfg);
         let plan = SemanticQuery::default();
         cache.remember_question(&lexicon, a, embedder.embed_one(a)?, plan);
-        Ok(match cache.lookup_question(&lexicon, b, &embedder.embed_one(b)?) {
-            QuestionLookup::Hit { similarity, .. } => (true, format!("similarity {similarity:.2}")),
-            QuestionLookup::Miss { entities } => (false, serde_json::to_string(&entities).unwrap_or_default()),
-        })
+        Ok(
+            match cache.lookup_question(&lexicon, b, &embedder.embed_one(b)?) {
+                QuestionLookup::Hit { similarity, .. } => {
+                    (true, format!("similarity {similarity:.2}"))
+                }
+                QuestionLookup::Miss { entities } => {
+                    let same = crate::entities::extract(&lexicon, a) == entities;
+                    let why = if same {
+                        format!(
+                            "same entities, similarity {:.2}",
+                            crate::embed::cosine(&embedder.embed_one(a)?, &embedder.embed_one(b)?)
+                        )
+                    } else {
+                        format!(
+                            "{} vs {}",
+                            serde_json::to_string(&crate::entities::extract(&lexicon, a))
+                                .unwrap_or_default(),
+                            serde_json::to_string(&entities).unwrap_or_default()
+                        )
+                    };
+                    (false, why)
+                }
+            },
+        )
     };
+    let mut collisions = Vec::new();
     for [a, b] in &set.near_misses {
+        if crate::entities::extract(&lexicon, a) == crate::entities::extract(&lexicon, b) {
+            let sim = crate::embed::cosine(&embedder.embed_one(a)?, &embedder.embed_one(b)?);
+            collisions.push((a.clone(), b.clone(), sim));
+        }
         for (x, y) in [(a, b), (b, a)] {
             if check(x, y)?.0 {
                 false_hits.push([x.clone(), y.clone()]);
@@ -177,5 +214,6 @@ pub async fn evaluate_cache(retriever: &Retriever, set: &PairSet, cfg: &CacheCon
         paraphrase_hits: hits,
         paraphrase_hit_rate: hits as f64 / total.max(1) as f64,
         paraphrase_misses: para_misses,
+        entity_collisions: collisions,
     })
 }

@@ -44,14 +44,24 @@ pub struct SyncReport {
 }
 
 /// Brings the index to exactly `docs`.
-pub async fn sync(embedder: &Arc<Embedder>, index: &dyn VectorIndex, docs: Vec<Document>, progress: &dyn Progress) -> Result<SyncReport, RetrievalError> {
+pub async fn sync(
+    embedder: &Arc<Embedder>,
+    index: &dyn VectorIndex,
+    docs: Vec<Document>,
+    progress: &dyn Progress,
+) -> Result<SyncReport, RetrievalError> {
     let t = Instant::now();
     index.ensure(embedder.dim()).await?;
     let existing: HashMap<u64, Option<String>> = index
         .payloads()
         .await?
         .into_iter()
-        .map(|(id, p)| (id, p.get("hash").and_then(|h| h.as_str()).map(str::to_string)))
+        .map(|(id, p)| {
+            (
+                id,
+                p.get("hash").and_then(|h| h.as_str()).map(str::to_string),
+            )
+        })
         .collect();
 
     let mut seen = HashSet::new();
@@ -69,7 +79,11 @@ pub async fn sync(embedder: &Arc<Embedder>, index: &dyn VectorIndex, docs: Vec<D
             todo.push((id, hash, d));
         }
     }
-    let stale: Vec<u64> = existing.keys().filter(|id| !seen.contains(id)).copied().collect();
+    let stale: Vec<u64> = existing
+        .keys()
+        .filter(|id| !seen.contains(id))
+        .copied()
+        .collect();
 
     progress.start(todo.len() as u64, "embedding");
     let embedded = todo.len();

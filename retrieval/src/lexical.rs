@@ -31,6 +31,9 @@ pub struct LexHit {
     pub name: String,
     /// Token span in the question, end exclusive.
     pub span: (usize, usize),
+    /// The words are part of a longer name that also matched ("spend" in
+    /// "return on ad spend").
+    pub nested: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +67,10 @@ pub struct Lexicon {
 /// Lower case, words split on anything not a letter or digit, "'s" dropped,
 /// and a plural "s" removed from words longer than three letters.
 pub fn normalise(text: &str) -> Vec<String> {
-    tokens(text).into_iter().map(|t| stem(&t.to_lowercase())).collect()
+    tokens(text)
+        .into_iter()
+        .map(|t| stem(&t.to_lowercase()))
+        .collect()
 }
 
 /// The words of a text as written.
@@ -73,7 +79,12 @@ pub fn tokens(text: &str) -> Vec<String> {
     let mut cur = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if c.is_alphanumeric() || (c == '.' && !cur.is_empty() && cur.chars().all(|x| x.is_ascii_digit()) && chars.peek().is_some_and(|n| n.is_ascii_digit())) {
+        if c.is_alphanumeric()
+            || (c == '.'
+                && !cur.is_empty()
+                && cur.chars().all(|x| x.is_ascii_digit())
+                && chars.peek().is_some_and(|n| n.is_ascii_digit()))
+        {
             cur.push(c);
         } else {
             if (c == '\'' || c == '’') && chars.peek().is_some_and(|n| *n == 's' || *n == 'S') {
@@ -91,7 +102,15 @@ pub fn tokens(text: &str) -> Vec<String> {
 }
 
 pub fn stem(word: &str) -> String {
-    if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us") && !word.ends_with("is") {
+    if word.len() > 4 && word.ends_with("ies") {
+        return format!("{}y", &word[..word.len() - 3]);
+    }
+    if word.len() > 3
+        && word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+        && !word.ends_with("is")
+    {
         word[..word.len() - 1].to_string()
     } else {
         word.to_string()
@@ -104,24 +123,36 @@ pub fn is_stopword(w: &str) -> bool {
 
 impl Lexicon {
     pub fn new(docs: Vec<Document>) -> Self {
-        let mut by_name: std::collections::BTreeMap<String, (Vec<Posting>, String)> = Default::default();
+        let mut by_name: std::collections::BTreeMap<String, (Vec<Posting>, String)> =
+            Default::default();
         let mut exact_case: HashMap<String, Vec<u32>> = HashMap::new();
         let mut word_docs: HashMap<String, Vec<(u32, String)>> = HashMap::new();
         for (i, d) in docs.iter().enumerate() {
             let i = i as u32;
             for n in &d.names {
                 let norm = normalise(n);
-                if norm.is_empty() || norm.iter().all(|w| is_stopword(w)) {
+                // Bare numbers ("14" as an OS version) would turn every
+                // "last 14 days" into a filter.
+                if norm.is_empty()
+                    || norm.iter().all(|w| is_stopword(w))
+                    || (norm.len() == 1 && norm[0].chars().all(|c| c.is_ascii_digit() || c == '.'))
+                {
                     continue;
                 }
                 let key = norm.join(" ");
-                let e = by_name.entry(key).or_insert_with(|| (Vec::new(), n.clone()));
+                let e = by_name
+                    .entry(key)
+                    .or_insert_with(|| (Vec::new(), n.clone()));
                 if !e.0.iter().any(|p| p.doc == i && !p.word) {
-                    e.0.push(Posting { doc: i, word: false });
+                    e.0.push(Posting {
+                        doc: i,
+                        word: false,
+                    });
                 }
                 if d.kind == ItemKind::Value && norm.len() > 1 {
                     for w in &norm {
-                        if w.len() >= 4 && !is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit()) {
+                        if w.len() >= 4 && !is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit())
+                        {
                             let list = word_docs.entry(w.clone()).or_default();
                             if !list.iter().any(|(d, _)| *d == i) {
                                 list.push((i, n.clone()));
@@ -138,7 +169,9 @@ impl Lexicon {
             if list.len() > MAX_WORD_DF {
                 continue;
             }
-            let e = by_name.entry(w).or_insert_with(|| (Vec::new(), list[0].1.clone()));
+            let e = by_name
+                .entry(w)
+                .or_insert_with(|| (Vec::new(), list[0].1.clone()));
             for (doc, _) in list {
                 if !e.0.iter().any(|p| p.doc == doc) {
                     e.0.push(Posting { doc, word: true });
@@ -156,8 +189,7 @@ impl Lexicon {
                 spelled.push(s);
             }
         }
-        let names = builder
-            .into_map();
+        let names = builder.into_map();
         Self {
             docs,
             names,
@@ -199,7 +231,11 @@ impl Lexicon {
                     let inside = covered[start..start + len].iter().all(|c| *c);
                     let said = raw[start..start + len].join(" ");
                     for p in &self.postings[ix as usize] {
-                        let (kind, mut score) = if p.word { (MatchKind::Word, 0.6) } else { (MatchKind::Exact, 1.0) };
+                        let (kind, mut score) = if p.word {
+                            (MatchKind::Word, 0.6)
+                        } else {
+                            (MatchKind::Exact, 1.0)
+                        };
                         if inside {
                             score *= 0.6;
                         }
@@ -210,10 +246,17 @@ impl Lexicon {
                             said: said.clone(),
                             name: self.spelled[ix as usize].clone(),
                             span: (start, start + len),
+                            nested: inside,
                         });
                     }
-                    if self.postings[ix as usize].iter().any(|p| !p.word) {
-                        covered[start..start + len].iter_mut().for_each(|c| *c = true);
+                    // A verified question's words still name their own
+                    // items; only a real name claims them.
+                    if self.postings[ix as usize].iter().any(|p| {
+                        !p.word && self.docs[p.doc as usize].kind != ItemKind::VerifiedQuery
+                    }) {
+                        covered[start..start + len]
+                            .iter_mut()
+                            .for_each(|c| *c = true);
                     }
                 }
             }
@@ -229,26 +272,31 @@ impl Lexicon {
                         said: t.clone(),
                         name: t.clone(),
                         span: (i, i + 1),
+                        nested: false,
                     });
                 }
                 covered[i] = true;
             }
         }
         // Prefixes and misspellings of the words no exact name claimed.
-        for len in 1..=2.min(norm.len()) {
+        for len in 1..=3.min(norm.len()) {
             for start in 0..=norm.len() - len {
                 if covered[start..start + len].iter().any(|c| *c) {
                     continue;
                 }
                 let words = &norm[start..start + len];
-                if words.iter().any(|w| is_stopword(w)) {
+                // "cost per instal" may hold a stopword, but not at an end.
+                if is_stopword(&words[0]) || is_stopword(&words[len - 1]) {
                     continue;
                 }
                 let key = words.join(" ");
                 let chars = key.chars().count();
                 let said = raw[start..start + len].join(" ");
-                if chars >= 4 {
-                    let mut stream = self.names.search(Str::new(&key).starts_with()).into_stream();
+                if chars >= 4 && len <= 2 {
+                    let mut stream = self
+                        .names
+                        .search(Str::new(&key).starts_with())
+                        .into_stream();
                     let mut n = 0;
                     while let Some((name, ix)) = stream.next() {
                         n += 1;
@@ -257,11 +305,19 @@ impl Lexicon {
                         }
                         let name_chars = String::from_utf8_lossy(name).chars().count();
                         let score = 0.75 * chars as f32 / name_chars.max(1) as f32;
-                        self.push_postings(&mut hits, ix, score, MatchKind::Prefix, &said, (start, start + len));
+                        self.push_postings(
+                            &mut hits,
+                            ix,
+                            score,
+                            MatchKind::Prefix,
+                            &said,
+                            (start, start + len),
+                        );
                     }
                 }
                 if chars >= 5 {
-                    let dist = if chars >= 9 { 2 } else { 1 };
+                    // Two edits from seven letters: "andriod" is a swap.
+                    let dist = if chars >= 7 { 2 } else { 1 };
                     if let Ok(lev) = Levenshtein::new(&key, dist) {
                         let mut stream = self.names.search(&lev).into_stream();
                         while let Some((name, ix)) = stream.next() {
@@ -271,7 +327,14 @@ impl Lexicon {
                             }
                             let d = strsim::damerau_levenshtein(&key, &name) as f32;
                             let score = 0.8 - 0.1 * d;
-                            self.push_postings(&mut hits, ix, score, MatchKind::Misspelling, &said, (start, start + len));
+                            self.push_postings(
+                                &mut hits,
+                                ix,
+                                score,
+                                MatchKind::Misspelling,
+                                &said,
+                                (start, start + len),
+                            );
                         }
                     }
                 }
@@ -279,33 +342,54 @@ impl Lexicon {
         }
 
         // Best match per item.
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.kind.cmp(&b.kind)).then(a.doc.cmp(&b.doc)));
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.kind.cmp(&b.kind))
+                .then(a.doc.cmp(&b.doc))
+        });
         let mut seen = std::collections::HashSet::new();
         hits.retain(|h| seen.insert(h.doc));
         hits
     }
 
-    fn push_postings(&self, hits: &mut Vec<LexHit>, ix: u64, score: f32, kind: MatchKind, said: &str, span: (usize, usize)) {
-        let Some(list) = self.postings.get(ix as usize) else { return };
+    fn push_postings(
+        &self,
+        hits: &mut Vec<LexHit>,
+        ix: u64,
+        score: f32,
+        kind: MatchKind,
+        said: &str,
+        span: (usize, usize),
+    ) {
+        let Some(list) = self.postings.get(ix as usize) else {
+            return;
+        };
         for p in list {
             let score = if p.word { score * 0.6 } else { score };
             hits.push(LexHit {
                 doc: p.doc as usize,
                 score,
-                kind: if p.word && kind == MatchKind::Exact { MatchKind::Word } else { kind },
+                kind: if p.word && kind == MatchKind::Exact {
+                    MatchKind::Word
+                } else {
+                    kind
+                },
                 said: said.to_string(),
                 name: self.spelled[ix as usize].clone(),
                 span,
+                nested: false,
             });
         }
     }
 
-    /// Matches for the question that are good enough to count as naming the
-    /// item (used by the cache's entity comparison).
+    /// Matches that name an item outright: exact names (not inside a longer
+    /// matched name) and misspellings. Prefixes and single words of longer
+    /// names are guesses, left out.
     pub fn mentions(&self, question: &str) -> Vec<LexHit> {
         self.matches(question)
             .into_iter()
-            .filter(|h| h.kind != MatchKind::Prefix || h.score >= 0.5)
+            .filter(|h| matches!(h.kind, MatchKind::Exact | MatchKind::Misspelling) && !h.nested)
             .collect()
     }
 }
@@ -331,24 +415,55 @@ mod tests {
 
     fn lexicon() -> Lexicon {
         Lexicon::new(vec![
-            doc(ItemKind::Metric, "roas", &["roas", "ROAS", "return on ad spend"], &[]),
+            doc(
+                ItemKind::Metric,
+                "roas",
+                &["roas", "ROAS", "return on ad spend"],
+                &[],
+            ),
             doc(ItemKind::Metric, "installs", &["installs"], &[]),
-            doc(ItemKind::Metric, "paid_installs", &["paid_installs", "Paid installs"], &[]),
-            doc(ItemKind::Metric, "retention_d7", &["retention_d7", "D7 retention"], &[]),
-            doc(ItemKind::Value, "country=US", &["United States", "USA"], &["US"]),
+            doc(
+                ItemKind::Metric,
+                "paid_installs",
+                &["paid_installs", "Paid installs"],
+                &[],
+            ),
+            doc(
+                ItemKind::Metric,
+                "retention_d7",
+                &["retention_d7", "D7 retention"],
+                &[],
+            ),
+            doc(
+                ItemKind::Value,
+                "country=US",
+                &["United States", "USA"],
+                &["US"],
+            ),
             doc(ItemKind::Value, "country=IN", &["India"], &["IN"]),
             doc(ItemKind::Value, "network=Facebook", &["Facebook"], &[]),
-            doc(ItemKind::Value, "campaign=Facebook_iOS_US_Lookalike", &["Facebook_iOS_US_Lookalike", "Facebook iOS US Lookalike"], &[]),
+            doc(
+                ItemKind::Value,
+                "campaign=Facebook_iOS_US_Lookalike",
+                &["Facebook_iOS_US_Lookalike", "Facebook iOS US Lookalike"],
+                &[],
+            ),
         ])
     }
 
     fn keys(l: &Lexicon, q: &str) -> Vec<(String, MatchKind)> {
-        l.matches(q).into_iter().map(|h| (l.docs()[h.doc].key.clone(), h.kind)).collect()
+        l.matches(q)
+            .into_iter()
+            .map(|h| (l.docs()[h.doc].key.clone(), h.kind))
+            .collect()
     }
 
     #[test]
     fn normalises_case_punctuation_and_plurals() {
-        assert_eq!(normalise("Paid Installs, last week's"), vec!["paid", "install", "last", "week"]);
+        assert_eq!(
+            normalise("Paid Installs, last week's"),
+            vec!["paid", "install", "last", "week"]
+        );
         assert_eq!(tokens("ROAS > 2.5 in D7"), vec!["ROAS", "2.5", "in", "D7"]);
     }
 
@@ -358,7 +473,10 @@ mod tests {
         let h = l.matches("paid installs by network");
         assert_eq!(l.docs()[h[0].doc].key, "paid_installs");
         assert_eq!(h[0].kind, MatchKind::Exact);
-        let installs = h.iter().find(|x| l.docs()[x.doc].key == "installs").unwrap();
+        let installs = h
+            .iter()
+            .find(|x| l.docs()[x.doc].key == "installs")
+            .unwrap();
         assert!(installs.score < h[0].score);
     }
 
@@ -366,7 +484,11 @@ mod tests {
     fn short_codes_match_only_as_written() {
         let l = lexicon();
         assert!(keys(&l, "installs in US").contains(&("country=US".into(), MatchKind::Exact)));
-        assert!(!keys(&l, "show us installs in march").iter().any(|(k, _)| k.starts_with("country=")));
+        assert!(
+            !keys(&l, "show us installs in march")
+                .iter()
+                .any(|(k, _)| k.starts_with("country="))
+        );
         assert!(keys(&l, "installs in India").contains(&("country=IN".into(), MatchKind::Exact)));
     }
 
@@ -374,13 +496,22 @@ mod tests {
     fn misspellings_prefixes_and_words_match_with_lower_scores() {
         let l = lexicon();
         let m = l.matches("facebok retention");
-        let fb = m.iter().find(|h| l.docs()[h.doc].key == "network=Facebook").unwrap();
+        let fb = m
+            .iter()
+            .find(|h| l.docs()[h.doc].key == "network=Facebook")
+            .unwrap();
         assert_eq!(fb.kind, MatchKind::Misspelling);
         assert!(fb.score < 1.0 && fb.score > 0.5);
-        let ret = m.iter().find(|h| l.docs()[h.doc].key == "retention_d7").unwrap();
+        let ret = m
+            .iter()
+            .find(|h| l.docs()[h.doc].key == "retention_d7")
+            .unwrap();
         assert_eq!(ret.kind, MatchKind::Prefix);
         let k = keys(&l, "spend of the lookalike campaign");
-        assert!(k.contains(&("campaign=Facebook_iOS_US_Lookalike".into(), MatchKind::Word)), "{k:?}");
+        assert!(
+            k.contains(&("campaign=Facebook_iOS_US_Lookalike".into(), MatchKind::Word)),
+            "{k:?}"
+        );
         assert!(keys(&l, "return on ad spend").contains(&("roas".into(), MatchKind::Exact)));
     }
 

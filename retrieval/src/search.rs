@@ -60,7 +60,10 @@ pub struct Retriever {
 
 impl Retriever {
     /// Reads every indexed item's names from the index to build the lexicon.
-    pub async fn open(embedder: Arc<Embedder>, index: Arc<dyn VectorIndex>) -> Result<Self, RetrievalError> {
+    pub async fn open(
+        embedder: Arc<Embedder>,
+        index: Arc<dyn VectorIndex>,
+    ) -> Result<Self, RetrievalError> {
         let r = Self {
             embedder,
             index,
@@ -81,7 +84,11 @@ impl Retriever {
             .filter_map(|(_, p)| Document::from_payload(p).map(|(d, _)| d))
             .collect();
         docs.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-        let by_point: HashMap<u64, usize> = docs.iter().enumerate().map(|(i, d)| (d.point_id(), i)).collect();
+        let by_point: HashMap<u64, usize> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.point_id(), i))
+            .collect();
         let lexicon = tokio::task::spawn_blocking(move || Lexicon::new(docs))
             .await
             .map_err(|e| RetrievalError::Embed(e.to_string()))?;
@@ -95,7 +102,10 @@ impl Retriever {
     }
 
     pub fn lexicon(&self) -> Arc<Lexicon> {
-        self.lexicon.read().map(|l| Arc::clone(&l)).unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+        self.lexicon
+            .read()
+            .map(|l| Arc::clone(&l))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
     }
 
     pub fn embedder(&self) -> &Arc<Embedder> {
@@ -107,7 +117,11 @@ impl Retriever {
     }
 
     /// Embeds the question off the async threads, then searches.
-    pub async fn search(&self, question: &str, limit: usize) -> Result<SearchResult, RetrievalError> {
+    pub async fn search(
+        &self,
+        question: &str,
+        limit: usize,
+    ) -> Result<SearchResult, RetrievalError> {
         let t = Instant::now();
         let embedder = Arc::clone(&self.embedder);
         let q = question.to_string();
@@ -121,14 +135,24 @@ impl Retriever {
     }
 
     /// Search with an embedding already computed (the cache computes it too).
-    pub async fn search_with(&self, question: &str, embedding: Vec<f32>, limit: usize) -> Result<SearchResult, RetrievalError> {
+    pub async fn search_with(
+        &self,
+        question: &str,
+        embedding: Vec<f32>,
+        limit: usize,
+    ) -> Result<SearchResult, RetrievalError> {
         let t = Instant::now();
         let items = KeywordFilter {
             field: "kind".into(),
-            any_of: [ItemKind::Metric, ItemKind::Dimension, ItemKind::Glossary, ItemKind::VerifiedQuery]
-                .iter()
-                .map(|k| k.as_str().to_string())
-                .collect(),
+            any_of: [
+                ItemKind::Metric,
+                ItemKind::Dimension,
+                ItemKind::Glossary,
+                ItemKind::VerifiedQuery,
+            ]
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
         };
         let values = KeywordFilter {
             field: "kind".into(),
@@ -137,13 +161,20 @@ impl Retriever {
         // Values outnumber everything else a hundred to one; searched
         // alone they would crowd the metrics out of the candidates.
         let (a, b) = tokio::join!(
-            self.index.search(&embedding, VECTOR_CANDIDATES, Some(&items)),
-            self.index.search(&embedding, VECTOR_CANDIDATES / 2, Some(&values)),
+            self.index
+                .search(&embedding, VECTOR_CANDIDATES, Some(&items)),
+            self.index
+                .search(&embedding, VECTOR_CANDIDATES / 2, Some(&values)),
         );
-        let mut vector: Vec<(u64, f32)> = a?.into_iter().chain(b?).map(|p| (p.id, p.score)).collect();
+        let mut vector: Vec<(u64, f32)> =
+            a?.into_iter().chain(b?).map(|p| (p.id, p.score)).collect();
         vector.sort_by(|x, y| y.1.total_cmp(&x.1));
         let lexicon = self.lexicon();
-        let by_point = self.by_point.read().map(|b| Arc::clone(&b)).unwrap_or_else(|p| Arc::clone(&p.into_inner()));
+        let by_point = self
+            .by_point
+            .read()
+            .map(|b| Arc::clone(&b))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()));
         let hits = fuse(&lexicon, &by_point, question, &vector, limit);
         Ok(SearchResult {
             hits,
@@ -162,7 +193,13 @@ struct Acc {
 }
 
 /// Combines vector candidates `(point id, cosine)` with lexical matches.
-pub fn fuse(lexicon: &Lexicon, by_point: &HashMap<u64, usize>, question: &str, vector: &[(u64, f32)], limit: usize) -> Vec<Hit> {
+pub fn fuse(
+    lexicon: &Lexicon,
+    by_point: &HashMap<u64, usize>,
+    question: &str,
+    vector: &[(u64, f32)],
+    limit: usize,
+) -> Vec<Hit> {
     let docs = lexicon.docs();
     let mut acc: HashMap<usize, Acc> = HashMap::new();
     for h in lexicon.matches(question) {
@@ -173,7 +210,9 @@ pub fn fuse(lexicon: &Lexicon, by_point: &HashMap<u64, usize>, question: &str, v
         a.reasons.push(match h.kind {
             MatchKind::Exact => format!("names \"{}\"", h.said),
             MatchKind::Prefix => format!("\"{}\" starts \"{}\"", h.said, h.name),
-            MatchKind::Misspelling => format!("\"{}\" looks like a misspelling of \"{}\"", h.said, h.name),
+            MatchKind::Misspelling => {
+                format!("\"{}\" looks like a misspelling of \"{}\"", h.said, h.name)
+            }
             MatchKind::Word => format!("\"{}\" is a word of \"{}\"", h.said, h.name),
         });
     }
@@ -188,7 +227,11 @@ pub fn fuse(lexicon: &Lexicon, by_point: &HashMap<u64, usize>, question: &str, v
     }
     // A glossary term or verified question the question names lends its
     // evidence to the items it stands for.
-    let ids: HashMap<String, usize> = docs.iter().enumerate().map(|(i, d)| (d.item_id(), i)).collect();
+    let ids: HashMap<String, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.item_id(), i))
+        .collect();
     let supporters: Vec<(usize, f32)> = acc
         .iter()
         .filter(|(i, a)| matches!(docs[**i].kind, ItemKind::Glossary) && a.lexical > 0.0)
@@ -226,7 +269,11 @@ pub fn fuse(lexicon: &Lexicon, by_point: &HashMap<u64, usize>, question: &str, v
             }
         })
         .collect();
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.item.cmp(&b.item)));
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.item.cmp(&b.item))
+    });
     hits.truncate(limit);
     hits
 }

@@ -90,7 +90,9 @@ async fn empty_index_finds_nothing(index: &dyn VectorIndex) {
 
 async fn upsert_then_count(index: &dyn VectorIndex) {
     index.ensure(DIM).await.unwrap();
-    let points = (0..5).map(|i| point(i, axis(i as usize), "metric")).collect();
+    let points = (0..5)
+        .map(|i| point(i, axis(i as usize), "metric"))
+        .collect();
     index.upsert(points).await.unwrap();
     assert_eq!(index.count().await.unwrap(), 5);
     index.upsert(Vec::new()).await.unwrap();
@@ -193,7 +195,11 @@ async fn upsert_replaces_same_id(index: &dyn VectorIndex) {
 async fn delete_removes_points(index: &dyn VectorIndex) {
     index.ensure(DIM).await.unwrap();
     index
-        .upsert((0..3).map(|i| point(i, axis(i as usize), "metric")).collect())
+        .upsert(
+            (0..3)
+                .map(|i| point(i, axis(i as usize), "metric"))
+                .collect(),
+        )
         .await
         .unwrap();
     index.delete(vec![1, 999]).await.unwrap();
@@ -275,10 +281,7 @@ async fn wrong_length_vector_writes_nothing(index: &dyn VectorIndex) {
         matches!(err, IndexError::BadVector { found: 0, .. }),
         "{err:?}"
     );
-    let err = index
-        .search(&vec![1.0; DIM + 1], 3, None)
-        .await
-        .unwrap_err();
+    let err = index.search(&[1.0; DIM + 1], 3, None).await.unwrap_err();
     assert!(
         matches!(err, IndexError::BadVector { expected: DIM, found } if found == DIM + 1),
         "{err:?}"
@@ -286,9 +289,31 @@ async fn wrong_length_vector_writes_nothing(index: &dyn VectorIndex) {
     assert_eq!(index.count().await.unwrap(), 0);
 }
 
+async fn non_finite_vector_writes_nothing(index: &dyn VectorIndex) {
+    index.ensure(DIM).await.unwrap();
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut vector = axis(0);
+        vector[3] = bad;
+        let err = index
+            .upsert(vec![
+                point(1, axis(1), "metric"),
+                point(2, vector.clone(), "metric"),
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, IndexError::Backend { .. }), "{err:?}");
+        let err = index.search(&vector, 3, None).await.unwrap_err();
+        assert!(matches!(err, IndexError::Backend { .. }), "{err:?}");
+    }
+    assert_eq!(index.count().await.unwrap(), 0);
+}
+
 async fn ensure_with_other_dimension_fails(index: &dyn VectorIndex) {
     index.ensure(DIM).await.unwrap();
-    index.upsert(vec![point(1, axis(0), "metric")]).await.unwrap();
+    index
+        .upsert(vec![point(1, axis(0), "metric")])
+        .await
+        .unwrap();
     // Same dimension again is fine and keeps the data.
     index.ensure(DIM).await.unwrap();
     assert_eq!(index.count().await.unwrap(), 1);
@@ -304,7 +329,11 @@ async fn ensure_with_other_dimension_fails(index: &dyn VectorIndex) {
 async fn limit_zero_finds_nothing(index: &dyn VectorIndex) {
     index.ensure(DIM).await.unwrap();
     index
-        .upsert((0..3).map(|i| point(i, axis(i as usize), "metric")).collect())
+        .upsert(
+            (0..3)
+                .map(|i| point(i, axis(i as usize), "metric"))
+                .collect(),
+        )
         .await
         .unwrap();
     assert!(index.search(&axis(0), 0, None).await.unwrap().is_empty());
@@ -323,7 +352,11 @@ async fn limit_zero_finds_nothing(index: &dyn VectorIndex) {
 async fn clear_then_ensure_is_empty(index: &dyn VectorIndex) {
     index.ensure(DIM).await.unwrap();
     index
-        .upsert((0..3).map(|i| point(i, axis(i as usize), "metric")).collect())
+        .upsert(
+            (0..3)
+                .map(|i| point(i, axis(i as usize), "metric"))
+                .collect(),
+        )
         .await
         .unwrap();
     index.commit().await.unwrap();
@@ -336,7 +369,7 @@ async fn clear_then_ensure_is_empty(index: &dyn VectorIndex) {
     assert!(index.payloads().await.unwrap().is_empty());
     assert!(
         index
-            .search(&vec![1.0; DIM * 2], 5, None)
+            .search(&[1.0; DIM * 2], 5, None)
             .await
             .unwrap()
             .is_empty()
@@ -420,6 +453,7 @@ on_every_backend!(
     delete_removes_points,
     payloads_round_trip_exactly,
     wrong_length_vector_writes_nothing,
+    non_finite_vector_writes_nothing,
     ensure_with_other_dimension_fails,
     limit_zero_finds_nothing,
     clear_then_ensure_is_empty,
@@ -464,7 +498,10 @@ async fn edge_reopens_with_its_data() {
         index.ensure(DIM + 1).await,
         Err(IndexError::DimensionMismatch { found: DIM, .. })
     ));
-    index.upsert(vec![point(4, axis(3), "metric")]).await.unwrap();
+    index
+        .upsert(vec![point(4, axis(3), "metric")])
+        .await
+        .unwrap();
     assert_eq!(index.count().await.unwrap(), 3);
 }
 
@@ -475,7 +512,10 @@ async fn edge_reopens_writes_that_were_never_committed() {
     {
         let index = EdgeIndex::open(&path).unwrap();
         index.ensure(DIM).await.unwrap();
-        index.upsert(vec![point(1, axis(0), "metric")]).await.unwrap();
+        index
+            .upsert(vec![point(1, axis(0), "metric")])
+            .await
+            .unwrap();
     }
     let index = EdgeIndex::open(&path).unwrap();
     assert_eq!(index.count().await.unwrap(), 1);
@@ -498,7 +538,10 @@ async fn edge_refuses_a_shard_with_damaged_segments() {
     {
         let index = EdgeIndex::open(&path).unwrap();
         index.ensure(DIM).await.unwrap();
-        index.upsert(vec![point(1, axis(0), "metric")]).await.unwrap();
+        index
+            .upsert(vec![point(1, axis(0), "metric")])
+            .await
+            .unwrap();
         index.commit().await.unwrap();
     }
     // Overwrite every file inside the segments with junk.
@@ -534,6 +577,21 @@ async fn edge_refuses_a_foreign_folder() {
 }
 
 #[tokio::test]
+async fn edge_refuses_a_folder_open_elsewhere() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("index");
+    let first = EdgeIndex::open(&path).unwrap();
+    first.ensure(DIM).await.unwrap();
+    let err = EdgeIndex::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, IndexError::Backend { message, .. } if message.contains("another process")),
+        "{err:?}"
+    );
+    drop(first);
+    EdgeIndex::open(&path).unwrap();
+}
+
+#[tokio::test]
 async fn edge_before_ensure_is_empty_and_refuses_writes() {
     let (_dir, index) = edge_index();
     assert_eq!(index.count().await.unwrap(), 0);
@@ -550,6 +608,48 @@ async fn edge_before_ensure_is_empty_and_refuses_writes() {
         index.ensure(0).await,
         Err(IndexError::Backend { .. })
     ));
+}
+
+#[tokio::test]
+async fn edge_takes_odd_limits_and_fields() {
+    let (_dir, index) = edge_index();
+    index.ensure(DIM).await.unwrap();
+    index
+        .upsert(vec![
+            point(1, axis(0), "metric"),
+            point(2, vec![0.0; DIM], "table"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&index.search(&axis(0), usize::MAX, None).await.unwrap()),
+        [1, 2]
+    );
+    // A zero query vector matches nothing better than anything else.
+    assert_eq!(
+        index.search(&vec![0.0; DIM], 5, None).await.unwrap().len(),
+        2
+    );
+    // Fields that are not payload paths are errors; unknown ones match nothing.
+    for field in ["", "a b", "$.kind"] {
+        let filter = KeywordFilter {
+            field: field.to_string(),
+            any_of: vec!["metric".to_string()],
+        };
+        let err = index.search(&axis(0), 5, Some(&filter)).await.unwrap_err();
+        assert!(matches!(err, IndexError::Backend { .. }), "{err:?}");
+    }
+    let filter = KeywordFilter {
+        field: "nested.kind".to_string(),
+        any_of: vec!["metric".to_string()],
+    };
+    assert!(
+        index
+            .search(&axis(0), 5, Some(&filter))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -621,14 +721,14 @@ async fn edge_bulk_load_builds_a_searchable_index() {
     assert_eq!(index.count().await.unwrap(), POINTS as usize);
 
     let started = Instant::now();
-    let hits = index
-        .search(&noise(4242, BULK_DIM), 5, None)
-        .await
-        .unwrap();
+    let hits = index.search(&noise(4242, BULK_DIM), 5, None).await.unwrap();
     let searched = started.elapsed();
     assert_eq!(hits[0].id, 4242);
     assert_close(hits[0].score, 1.0);
-    assert_eq!(hits[0].payload, payload(json!({"kind": "metric", "n": 4242})));
+    assert_eq!(
+        hits[0].payload,
+        payload(json!({"kind": "metric", "n": 4242}))
+    );
 
     let filter = kind_filter(&["dimension"]);
     let hits = index

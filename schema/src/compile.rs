@@ -951,7 +951,8 @@ fn fact_subquery(
         s.projection.push(ast::item(agg, &format!("m_{}", m.name)));
     }
 
-    s.from.push(joined_from(model, &g.entity, &needed, &paths).map_err(|e| unreachable(&e))?);
+    s.from
+        .push(joined_from(model, &g.entity, &needed, &paths).map_err(|e| unreachable(&e))?);
     s.selection = ast::and_all(wh);
     if !group_exprs.is_empty() {
         s.group_by = ast::group_by(group_exprs);
@@ -1029,14 +1030,15 @@ pub fn distinct_values_sql(
         let mut s = ast::select();
         let v = ast::cast(e, DataType::Varchar(None));
         s.projection.push(ast::item(v.clone(), "value"));
-        s.from
-            .push(joined_from(model, &b.entity, &needed, &paths).map_err(|ent| {
+        s.from.push(
+            joined_from(model, &b.entity, &needed, &paths).map_err(|ent| {
                 CompileError::Unreachable {
                     metric: format!("the values of {dimension}"),
                     dimension: dimension.to_string(),
                     entity: ent,
                 }
-            })?);
+            })?,
+        );
         s.selection = Some(Expr::IsNotNull(Box::new(v)));
         s.distinct = Some(datafusion::sql::sqlparser::ast::Distinct::Distinct);
         let part = SetExpr::Select(Box::new(s));

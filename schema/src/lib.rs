@@ -12,7 +12,8 @@ pub mod query;
 pub mod time;
 
 pub use compile::{
-    CompileContext, CompileError, CompiledQuery, OutputColumn, OutputRole, compile, distinct_values_sql,
+    CompileContext, CompileError, CompiledQuery, OutputColumn, OutputRole, compile,
+    distinct_values_sql,
 };
 pub use diagnostics::{Diagnostic, LoadErrors};
 pub use loader::{load_dir, load_str};

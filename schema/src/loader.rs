@@ -880,7 +880,9 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 description: raw.description,
                 synonyms: raw.synonyms,
                 sample_values: raw.sample_values,
-                index_values: raw.index_values.unwrap_or(kind == DimensionKind::Categorical),
+                index_values: raw
+                    .index_values
+                    .unwrap_or(kind == DimensionKind::Categorical),
                 value_names,
                 kind,
                 bindings,

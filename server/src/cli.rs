@@ -91,7 +91,11 @@ pub enum Command {
 pub enum EvalCommand {
     /// Recall at 5 and 10 and mean reciprocal rank of labelled items.
     Retrieval {
-        #[arg(long, value_name = "FILE", default_value = "eval/retrieval/questions.yaml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "eval/retrieval/questions.yaml"
+        )]
         file: PathBuf,
         /// Write the report as JSON here as well.
         #[arg(long, value_name = "FILE")]
@@ -223,8 +227,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             format,
         } => search(&cfg, question, *limit, *format).await,
-        Command::Eval(EvalCommand::Retrieval { file, json }) => eval_retrieval(&cfg, file, json.as_deref()).await,
-        Command::Eval(EvalCommand::Cache { file, json }) => eval_cache(&cfg, file, json.as_deref()).await,
+        Command::Eval(EvalCommand::Retrieval { file, json }) => {
+            eval_retrieval(&cfg, file, json.as_deref()).await
+        }
+        Command::Eval(EvalCommand::Cache { file, json }) => {
+            eval_cache(&cfg, file, json.as_deref()).await
+        }
     }
 }
 
@@ -235,9 +243,11 @@ impl Bar {
     fn new() -> Self {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg:<12} [{bar:32}] {pos}/{len} ({elapsed}, {eta} left)")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {msg:<12} [{bar:32}] {pos}/{len} ({elapsed}, {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         Self(bar)
     }
@@ -263,13 +273,13 @@ impl Progress for Bar {
 async fn knowledge(cfg: &Config, mode: SyncMode) -> anyhow::Result<(Workspace, Knowledge)> {
     let ws = Workspace::open(cfg).await?;
     let k = Knowledge::open(cfg, &ws, mode, &Bar::new()).await?;
-    if let Some(r) = &k.synced {
-        if r.embedded > 0 || r.removed > 0 {
-            eprintln!(
-                "index: {} items ({} embedded, {} unchanged, {} removed) in {:.1} s",
-                r.total, r.embedded, r.unchanged, r.removed, r.seconds
-            );
-        }
+    if let Some(r) = &k.synced
+        && (r.embedded > 0 || r.removed > 0)
+    {
+        eprintln!(
+            "index: {} items ({} embedded, {} unchanged, {} removed) in {:.1} s",
+            r.total, r.embedded, r.unchanged, r.removed, r.seconds
+        );
     }
     for n in &k.notes {
         eprintln!("note: {n}");
@@ -278,7 +288,11 @@ async fn knowledge(cfg: &Config, mode: SyncMode) -> anyhow::Result<(Workspace, K
 }
 
 async fn index(cfg: &Config, rebuild: bool) -> anyhow::Result<()> {
-    let mode = if rebuild { SyncMode::Rebuild } else { SyncMode::Always };
+    let mode = if rebuild {
+        SyncMode::Rebuild
+    } else {
+        SyncMode::Always
+    };
     let (_, k) = knowledge(cfg, mode).await?;
     let r = k.synced.unwrap_or_default();
     let idx = k.retriever.index();
@@ -295,7 +309,12 @@ async fn index(cfg: &Config, rebuild: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn search(cfg: &Config, question: &str, limit: usize, format: OutputFormat) -> anyhow::Result<()> {
+async fn search(
+    cfg: &Config,
+    question: &str,
+    limit: usize,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
     let (_, k) = knowledge(cfg, SyncMode::IfStale).await?;
     let r = k.retriever.search(question, limit).await?;
     match format {
@@ -314,18 +333,27 @@ async fn search(cfg: &Config, question: &str, limit: usize, format: OutputFormat
                 ]);
             }
             println!("{t}");
-            println!("embedding {:.1} ms, search {:.1} ms", r.embed_ms, r.search_ms);
+            println!(
+                "embedding {:.1} ms, search {:.1} ms",
+                r.embed_ms, r.search_ms
+            );
         }
     }
     Ok(())
 }
 
-async fn eval_retrieval(cfg: &Config, file: &std::path::Path, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+async fn eval_retrieval(
+    cfg: &Config,
+    file: &std::path::Path,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let set: QuestionSet = evaluate::load(file)?;
     let (_, k) = knowledge(cfg, SyncMode::IfStale).await?;
     let r = evaluate::evaluate_retrieval(&k.retriever, &set).await?;
     for m in &r.misses {
-        let at = m.rank.map_or("not in the top 10".to_string(), |k| format!("rank {k}"));
+        let at = m
+            .rank
+            .map_or("not in the top 10".to_string(), |k| format!("rank {k}"));
         println!("miss: {:?} needs {} ({at})", m.question, m.item);
     }
     println!(
@@ -333,12 +361,17 @@ async fn eval_retrieval(cfg: &Config, file: &std::path::Path, json: Option<&std:
         r.questions, r.items, r.recall_at_5, r.recall_at_10, r.mrr, r.p50_ms, r.p95_ms
     );
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&r)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
 
-async fn eval_cache(cfg: &Config, file: &std::path::Path, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+async fn eval_cache(
+    cfg: &Config,
+    file: &std::path::Path,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let set: PairSet = evaluate::load(file)?;
     let (_, k) = knowledge(cfg, SyncMode::IfStale).await?;
     let r = evaluate::evaluate_cache(&k.retriever, &set, &cfg.retrieval.cache).await?;
@@ -357,7 +390,8 @@ async fn eval_cache(cfg: &Config, file: &std::path::Path, json: Option<&std::pat
         r.paraphrase_hit_rate * 100.0
     );
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&r)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if !r.false_hits.is_empty() {
         bail!("the cache shared a plan between questions that differ");

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-pub use quarry_retrieval::RetrievalConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
+pub use quarry_retrieval::RetrievalConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,7 +171,10 @@ mod tests {
             jail.set_env("QUARRY__RETRIEVAL__QDRANT_URL", "http://localhost:6334");
             jail.set_env("QUARRY__RETRIEVAL__QDRANT_API_KEY", "hunter2");
             let c = Config::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(c.retrieval.qdrant_url.as_deref(), Some("http://localhost:6334"));
+            assert_eq!(
+                c.retrieval.qdrant_url.as_deref(),
+                Some("http://localhost:6334")
+            );
             assert!(!format!("{c:?}").contains("hunter2"), "secrets never print");
             Ok(())
         });

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use quarry_retrieval::docs::{model_documents, value_documents};
 use quarry_retrieval::index::{EdgeIndex, ServerIndex};
 use quarry_retrieval::indexer::{Progress, SyncReport, sync};
-use quarry_retrieval::{Backend, EmbeddingAssets, Embedder, RetrievalError, Retriever, VectorIndex};
+use quarry_retrieval::{
+    Backend, Embedder, EmbeddingAssets, RetrievalError, Retriever, VectorIndex,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -34,7 +36,10 @@ impl From<quarry_retrieval::IndexError> for KnowledgeError {
 }
 
 pub fn assets(cfg: &Config) -> EmbeddingAssets {
-    EmbeddingAssets::new(cfg.retrieval.onnxruntime(&cfg.data_dir), cfg.retrieval.model_dir(&cfg.data_dir))
+    EmbeddingAssets::new(
+        cfg.retrieval.onnxruntime(&cfg.data_dir),
+        cfg.retrieval.model_dir(&cfg.data_dir),
+    )
 }
 
 /// Loads the embedding model off the async threads.
@@ -66,7 +71,10 @@ pub async fn open_index(cfg: &Config) -> Result<Arc<dyn VectorIndex>, KnowledgeE
 /// Distinct values of every dimension marked for indexing. A dimension with
 /// more values than `max` is left out (and named in the notes): its values
 /// are identifiers, not words anyone types.
-pub async fn dimension_values(ws: &Workspace, max: u64) -> Result<(BTreeMap<String, Vec<String>>, Vec<String>), KnowledgeError> {
+pub async fn dimension_values(
+    ws: &Workspace,
+    max: u64,
+) -> Result<(BTreeMap<String, Vec<String>>, Vec<String>), KnowledgeError> {
     let mut out = BTreeMap::new();
     let mut notes = Vec::new();
     for d in ws.model.dimensions.values().filter(|d| d.index_values) {
@@ -80,7 +88,10 @@ pub async fn dimension_values(ws: &Workspace, max: u64) -> Result<(BTreeMap<Stri
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
         if values.len() as u64 > max {
-            notes.push(format!("{}: more than {max} values, indexed by name only", d.name));
+            notes.push(format!(
+                "{}: more than {max} values, indexed by name only",
+                d.name
+            ));
             continue;
         }
         out.insert(d.name.clone(), values);
@@ -119,13 +130,23 @@ pub fn model_version(cfg: &Config) -> String {
 /// Changes when any warehouse file is added, removed, resized or rewritten.
 pub fn data_version(cfg: &Config) -> String {
     fn walk(dir: &Path, root: &Path, h: &mut Sha256) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
                 walk(&p, root, h);
             } else if let Ok(m) = p.metadata() {
-                h.update(p.strip_prefix(root).unwrap_or(&p).to_string_lossy().as_bytes());
+                h.update(
+                    p.strip_prefix(root)
+                        .unwrap_or(&p)
+                        .to_string_lossy()
+                        .as_bytes(),
+                );
                 h.update(m.len().to_le_bytes());
                 let mtime = m
                     .modified()
@@ -157,7 +178,9 @@ struct IndexState {
 }
 
 fn state_path(cfg: &Config) -> PathBuf {
-    cfg.data_dir.join("index").join(format!("{}.state.json", cfg.retrieval.collection))
+    cfg.data_dir
+        .join("index")
+        .join(format!("{}.state.json", cfg.retrieval.collection))
 }
 
 /// Retrieval ready to search: the embedder, the index (brought up to date
@@ -191,7 +214,12 @@ pub enum SyncMode {
 }
 
 impl Knowledge {
-    pub async fn open(cfg: &Config, ws: &Workspace, mode: SyncMode, progress: &dyn Progress) -> Result<Self, KnowledgeError> {
+    pub async fn open(
+        cfg: &Config,
+        ws: &Workspace,
+        mode: SyncMode,
+        progress: &dyn Progress,
+    ) -> Result<Self, KnowledgeError> {
         let embedder = load_embedder(cfg).await?;
         let index = open_index(cfg).await?;
         let model_version = model_version(cfg);
@@ -203,7 +231,9 @@ impl Knowledge {
             data_version: data_version.clone(),
             embedder: embedder.fingerprint().to_string(),
         };
-        let recorded: Option<IndexState> = std::fs::read(state_path(cfg)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let recorded: Option<IndexState> = std::fs::read(state_path(cfg))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
         let stale = recorded.as_ref() != Some(&state) || index.count().await.unwrap_or(0) == 0;
         let mut synced = None;
         let mut notes = Vec::new();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use qdrant_edge::{
     CountRequest, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfigBuilder, EdgeShard,
-    EdgeVectorParamsBuilder, FieldIndexOperations, Filter, JsonPath, NamedQuery,
+    EdgeVectorParamsBuilder, FieldIndexOperations, Filter, JsonPath, NamedQuery, OperationError,
     PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations, PointOperations,
     PointStructPersisted, QueryEnum, QueryRequest, ScoringQuery, ScrollRequest, UpdateOperation,
     VectorInternal, VectorStructPersisted, WithPayloadInterface, WithVector,
@@ -132,7 +132,10 @@ impl VectorIndex for EdgeIndex {
 
     async fn ensure(&self, dim: usize) -> Result<(), IndexError> {
         if dim == 0 {
-            return Err(backend(&self.path, "cannot create an index of 0-dimensional vectors"));
+            return Err(backend(
+                &self.path,
+                "cannot create an index of 0-dimensional vectors",
+            ));
         }
         self.exclusive("creating the shard", move |path, slot| {
             if slot.is_none() {
@@ -143,7 +146,10 @@ impl VectorIndex for EdgeIndex {
                 });
             }
             let Some(shard) = slot.as_ref() else {
-                return Err(backend(path, "the shard vanished while it was being created"));
+                return Err(backend(
+                    path,
+                    "the shard vanished while it was being created",
+                ));
             };
             let found = dimension(path, shard)?;
             if found != dim {
@@ -166,11 +172,8 @@ impl VectorIndex for EdgeIndex {
             let shard = require(path, shard)?;
             let expected = dimension(path, shard)?;
             // Check everything first so a bad vector writes nothing.
-            if let Some(bad) = points.iter().find(|p| p.vector.len() != expected) {
-                return Err(IndexError::BadVector {
-                    expected,
-                    found: bad.vector.len(),
-                });
+            for point in &points {
+                check_vector(path, &point.vector, expected)?;
             }
             let mut points = points.into_iter().peekable();
             while points.peek().is_some() {
@@ -184,9 +187,9 @@ impl VectorIndex for EdgeIndex {
                     })
                     .collect();
                 shard
-                    .update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(
-                        PointInsertOperations::PointsList(batch),
-                    )))
+                    .update(UpdateOperation::PointOperation(
+                        PointOperations::UpsertPoints(PointInsertOperations::PointsList(batch)),
+                    ))
                     .map_err(|err| backend(path, format!("writing points failed: {err}")))?;
             }
             Ok(())
@@ -204,7 +207,9 @@ impl VectorIndex for EdgeIndex {
             };
             let ids = ids.into_iter().map(PointId::NumId).collect();
             shard
-                .update(UpdateOperation::PointOperation(PointOperations::DeletePoints { ids }))
+                .update(UpdateOperation::PointOperation(
+                    PointOperations::DeletePoints { ids },
+                ))
                 .map_err(|err| backend(path, format!("deleting points failed: {err}")))
         })
         .await
@@ -256,13 +261,7 @@ impl VectorIndex for EdgeIndex {
             let Some(shard) = shard else {
                 return Ok(Vec::new());
             };
-            let expected = dimension(path, shard)?;
-            if vector.len() != expected {
-                return Err(IndexError::BadVector {
-                    expected,
-                    found: vector.len(),
-                });
-            }
+            check_vector(path, &vector, dimension(path, shard)?)?;
             let filter = filter.map(|f| keyword_filter(path, &f)).transpose()?;
             let hits = shard
                 .query(QueryRequest {
@@ -380,8 +379,8 @@ fn inspect(path: &Path) -> Result<Folder, IndexError> {
     if !meta.is_dir() {
         return Err(backend(path, "this is a file, not a folder"));
     }
-    let mut entries =
-        fs::read_dir(path).map_err(|err| backend(path, format!("cannot read the folder: {err}")))?;
+    let mut entries = fs::read_dir(path)
+        .map_err(|err| backend(path, format!("cannot read the folder: {err}")))?;
     if entries.next().is_none() {
         return Ok(Folder::Empty);
     }
@@ -404,10 +403,13 @@ fn load(path: &Path) -> Result<EdgeShard, IndexError> {
         .map_err(|panic| {
             backend(
                 path,
-                format!("loading the index failed: {}", panic_message(panic.as_ref())),
+                format!(
+                    "loading the index failed: {}",
+                    panic_message(panic.as_ref())
+                ),
             )
         })?
-        .map_err(|err| backend(path, format!("loading the index failed: {err}")))?;
+        .map_err(|err| backend(path, open_failure("loading the index", &err)))?;
     // Reject shards that are not shaped like ours before anything reads them.
     dimension(path, &shard)?;
     Ok(shard)
@@ -423,7 +425,7 @@ fn create(path: &Path, dim: usize) -> Result<EdgeShard, IndexError> {
         )
         .build();
     EdgeShard::new(path, config)
-        .map_err(|err| backend(path, format!("creating the index failed: {err}")))
+        .map_err(|err| backend(path, open_failure("creating the index", &err)))
 }
 
 /// The dimension of the shard's unnamed cosine vector.
@@ -441,6 +443,21 @@ fn dimension(path: &Path, shard: &EdgeShard) -> Result<usize, IndexError> {
     Ok(params.size)
 }
 
+/// Qdrant stores NaN and infinity without complaint, and the NaN scores
+/// they produce then rank above every real match.
+fn check_vector(path: &Path, vector: &[f32], expected: usize) -> Result<(), IndexError> {
+    if vector.len() != expected {
+        return Err(IndexError::BadVector {
+            expected,
+            found: vector.len(),
+        });
+    }
+    if vector.iter().any(|x| !x.is_finite()) {
+        return Err(backend(path, "a vector holds NaN or an infinite value"));
+    }
+    Ok(())
+}
+
 fn ensure_kind_index(path: &Path, shard: &EdgeShard) -> Result<(), IndexError> {
     let field = JsonPath::try_from(KIND_FIELD)
         .map_err(|()| backend(path, format!("`{KIND_FIELD}` is not a payload path")))?;
@@ -454,7 +471,12 @@ fn ensure_kind_index(path: &Path, shard: &EdgeShard) -> Result<(), IndexError> {
                 field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
             }),
         ))
-        .map_err(|err| backend(path, format!("creating the `{KIND_FIELD}` index failed: {err}")))
+        .map_err(|err| {
+            backend(
+                path,
+                format!("creating the `{KIND_FIELD}` index failed: {err}"),
+            )
+        })
 }
 
 fn keyword_filter(path: &Path, filter: &KeywordFilter) -> Result<Filter, IndexError> {
@@ -470,8 +492,24 @@ fn keyword_filter(path: &Path, filter: &KeywordFilter) -> Result<Filter, IndexEr
     })
 }
 
+/// qdrant-edge locks the WAL of an open shard; its error for a shard open
+/// elsewhere only says `WouldBlock`.
+fn open_failure(what: &str, err: &OperationError) -> String {
+    let message = err.to_string();
+    if message.contains("WouldBlock") {
+        format!("{what} failed: another process (or another EdgeIndex) has it open ({message})")
+    } else {
+        format!("{what} failed: {message}")
+    }
+}
+
 fn require<'a>(path: &Path, shard: Option<&'a EdgeShard>) -> Result<&'a EdgeShard, IndexError> {
-    shard.ok_or_else(|| backend(path, "the index does not exist yet; it is created by `ensure`"))
+    shard.ok_or_else(|| {
+        backend(
+            path,
+            "the index does not exist yet; it is created by `ensure`",
+        )
+    })
 }
 
 fn numeric_id(path: &Path, id: PointId) -> Result<u64, IndexError> {
@@ -493,7 +531,10 @@ fn backend(path: &Path, message: impl Into<String>) -> IndexError {
 
 fn join_error(path: &Path, what: &str, err: tokio::task::JoinError) -> IndexError {
     let message = if err.is_panic() {
-        format!("{what} failed: {}", panic_message(err.into_panic().as_ref()))
+        format!(
+            "{what} failed: {}",
+            panic_message(err.into_panic().as_ref())
+        )
     } else {
         format!("{what} was cancelled")
     };

@@ -51,7 +51,9 @@ pub enum IndexError {
         expected: usize,
         found: usize,
     },
-    #[error("cannot reach the Qdrant server at {url}: {message}; check retrieval.qdrant_url and that the server runs")]
+    #[error(
+        "cannot reach the Qdrant server at {url}: {message}; check retrieval.qdrant_url and that the server runs"
+    )]
     Unreachable { url: String, message: String },
     #[error("vector index at {location}: {message}")]
     Backend { location: String, message: String },

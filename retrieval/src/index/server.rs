@@ -199,9 +199,9 @@ impl ServerIndex {
                     UNAVAILABLE | DEADLINE_EXCEEDED => unreachable(message),
                     // The client reports a failed connection as an internal error.
                     INTERNAL if message.starts_with("Failed to connect") => unreachable(message),
-                    UNAUTHENTICATED | PERMISSION_DENIED => self.backend(format!(
-                        "{what} was refused ({message}); check the API key"
-                    )),
+                    UNAUTHENTICATED | PERMISSION_DENIED => {
+                        self.backend(format!("{what} was refused ({message}); check the API key"))
+                    }
                     _ => self.backend(format!("{what} failed: {message}")),
                 }
             }
@@ -237,9 +237,8 @@ impl VectorIndex for ServerIndex {
                 let created = self
                     .client
                     .create_collection(
-                        CreateCollectionBuilder::new(self.collection.as_str()).vectors_config(
-                            VectorParamsBuilder::new(dim as u64, Distance::Cosine),
-                        ),
+                        CreateCollectionBuilder::new(self.collection.as_str())
+                            .vectors_config(VectorParamsBuilder::new(dim as u64, Distance::Cosine)),
                     )
                     .await;
                 match created {
@@ -272,14 +271,13 @@ impl VectorIndex for ServerIndex {
             return Ok(());
         }
         let Some(expected) = self.dimension().await? else {
-            return Err(self.backend("the collection does not exist yet; it is created by `ensure`"));
+            return Err(
+                self.backend("the collection does not exist yet; it is created by `ensure`")
+            );
         };
         // Check everything first so a bad vector writes nothing.
-        if let Some(bad) = points.iter().find(|p| p.vector.len() != expected) {
-            return Err(IndexError::BadVector {
-                expected,
-                found: bad.vector.len(),
-            });
+        for point in &points {
+            self.check_vector(&point.vector, expected)?;
         }
         let mut points = points.into_iter().peekable();
         while points.peek().is_some() {
@@ -289,9 +287,7 @@ impl VectorIndex for ServerIndex {
                 .map(|p| PointStruct::new(p.id, p.vector, payload_to_qdrant(p.payload)))
                 .collect();
             self.client
-                .upsert_points(
-                    UpsertPointsBuilder::new(self.collection.as_str(), batch).wait(true),
-                )
+                .upsert_points(UpsertPointsBuilder::new(self.collection.as_str(), batch).wait(true))
                 .await
                 .map_err(|err| self.error("writing points", err))?;
         }
@@ -337,7 +333,10 @@ impl VectorIndex for ServerIndex {
                 Err(err) => return Err(self.error("listing points", err)),
             };
             for point in page.result {
-                out.push((self.numeric_id(point.id)?, payload_from_qdrant(point.payload)));
+                out.push((
+                    self.numeric_id(point.id)?,
+                    payload_from_qdrant(point.payload),
+                ));
             }
             match page.next_page_offset {
                 Some(next) => offset = Some(next),
@@ -358,12 +357,7 @@ impl VectorIndex for ServerIndex {
         let Some(expected) = self.dimension().await? else {
             return Ok(Vec::new());
         };
-        if vector.len() != expected {
-            return Err(IndexError::BadVector {
-                expected,
-                found: vector.len(),
-            });
-        }
+        self.check_vector(vector, expected)?;
         let mut request = QueryPointsBuilder::new(self.collection.as_str())
             .query(Query::new_nearest(vector.to_vec()))
             .limit(u64::try_from(limit).unwrap_or(u64::MAX))
@@ -429,6 +423,21 @@ impl VectorIndex for ServerIndex {
 }
 
 impl ServerIndex {
+    /// NaN and infinity would give NaN scores that rank above every real
+    /// match, so they are refused like a wrong length.
+    fn check_vector(&self, vector: &[f32], expected: usize) -> Result<(), IndexError> {
+        if vector.len() != expected {
+            return Err(IndexError::BadVector {
+                expected,
+                found: vector.len(),
+            });
+        }
+        if vector.iter().any(|x| !x.is_finite()) {
+            return Err(self.backend("a vector holds NaN or an infinite value"));
+        }
+        Ok(())
+    }
+
     fn numeric_id(&self, id: Option<PointId>) -> Result<u64, IndexError> {
         match id.and_then(|id| id.point_id_options) {
             Some(PointIdOptions::Num(id)) => Ok(id),

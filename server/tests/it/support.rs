@@ -39,10 +39,20 @@ impl TestWarehouse {
 }
 
 pub fn warehouse() -> TestWarehouse {
+    warehouse_with_seed(SEED)
+}
+
+/// A small warehouse with the demo's seed, so its catalogue (campaign and
+/// publisher names) is the demo's, which the evaluation sets name.
+pub fn demo_catalogue_warehouse() -> TestWarehouse {
+    warehouse_with_seed(42)
+}
+
+fn warehouse_with_seed(seed: u64) -> TestWarehouse {
     let dir = tempfile::tempdir().expect("temp dir");
     let opts = GenerateOptions {
         scale: SCALE,
-        seed: SEED,
+        seed,
         out: dir.path().to_path_buf(),
         end_date: chrono::NaiveDate::parse_from_str(END, "%Y-%m-%d").expect("date"),
         days: DAYS,
