@@ -6,8 +6,11 @@
 
 use std::collections::HashMap;
 
-use fst::automaton::{Levenshtein, Str};
+use std::sync::OnceLock;
+
+use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Map, MapBuilder, Streamer};
+use levenshtein_automata::LevenshteinAutomatonBuilder;
 
 use crate::docs::{Document, ItemKind};
 
@@ -62,6 +65,7 @@ pub struct Lexicon {
     /// Original spelling of each normalised name, for reasons.
     spelled: Vec<String>,
     exact_case: HashMap<String, Vec<u32>>,
+    by_item: HashMap<String, usize>,
 }
 
 /// Lower case, words split on anything not a letter or digit, "'s" dropped,
@@ -115,6 +119,15 @@ pub fn stem(word: &str) -> String {
     } else {
         word.to_string()
     }
+}
+
+/// The parametric tables behind the Levenshtein automata take a while to
+/// build, so each distance's is built once per process.
+fn automaton(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+    static ONE: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    static TWO: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    let cell = if distance <= 1 { &ONE } else { &TWO };
+    cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
 }
 
 pub fn is_stopword(w: &str) -> bool {
@@ -190,13 +203,24 @@ impl Lexicon {
             }
         }
         let names = builder.into_map();
+        let by_item = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.item_id(), i))
+            .collect();
         Self {
+            by_item,
             docs,
             names,
             postings,
             spelled,
             exact_case,
         }
+    }
+
+    /// The document of an item id (`metric:roas`).
+    pub fn find(&self, item: &str) -> Option<usize> {
+        self.by_item.get(item).copied()
     }
 
     pub fn docs(&self) -> &[Document] {
@@ -316,26 +340,25 @@ impl Lexicon {
                     }
                 }
                 if chars >= 5 {
-                    // Two edits from seven letters: "andriod" is a swap.
-                    let dist = if chars >= 7 { 2 } else { 1 };
-                    if let Ok(lev) = Levenshtein::new(&key, dist) {
-                        let mut stream = self.names.search(&lev).into_stream();
-                        while let Some((name, ix)) = stream.next() {
-                            let name = String::from_utf8_lossy(name);
-                            if name == key {
-                                continue;
-                            }
-                            let d = strsim::damerau_levenshtein(&key, &name) as f32;
-                            let score = 0.8 - 0.1 * d;
-                            self.push_postings(
-                                &mut hits,
-                                ix,
-                                score,
-                                MatchKind::Misspelling,
-                                &said,
-                                (start, start + len),
-                            );
+                    // A transposition counts as one edit ("andriod").
+                    let dist = if chars >= 9 { 2 } else { 1 };
+                    let lev = automaton(dist).build_dfa(&key);
+                    let mut stream = self.names.search(&lev).into_stream();
+                    while let Some((name, ix)) = stream.next() {
+                        let name = String::from_utf8_lossy(name);
+                        if name == key {
+                            continue;
                         }
+                        let d = strsim::damerau_levenshtein(&key, &name) as f32;
+                        let score = 0.8 - 0.1 * d;
+                        self.push_postings(
+                            &mut hits,
+                            ix,
+                            score,
+                            MatchKind::Misspelling,
+                            &said,
+                            (start, start + len),
+                        );
                     }
                 }
             }

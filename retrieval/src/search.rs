@@ -227,11 +227,6 @@ pub fn fuse(
     }
     // A glossary term or verified question the question names lends its
     // evidence to the items it stands for.
-    let ids: HashMap<String, usize> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.item_id(), i))
-        .collect();
     let supporters: Vec<(usize, f32)> = acc
         .iter()
         .filter(|(i, a)| matches!(docs[**i].kind, ItemKind::Glossary) && a.lexical > 0.0)
@@ -239,7 +234,7 @@ pub fn fuse(
         .collect();
     for (g, lex) in supporters {
         for target in &docs[g].maps_to {
-            if let Some(&t) = ids.get(target) {
+            if let Some(t) = lexicon.find(target) {
                 let a = acc.entry(t).or_default();
                 let s = lex * SUPPORT_WEIGHT;
                 if s > a.lexical {

@@ -626,10 +626,7 @@ async fn edge_takes_odd_limits_and_fields() {
         [1, 2]
     );
     // A zero query vector matches nothing better than anything else.
-    assert_eq!(
-        index.search(&vec![0.0; DIM], 5, None).await.unwrap().len(),
-        2
-    );
+    assert_eq!(index.search(&[0.0; DIM], 5, None).await.unwrap().len(), 2);
     // Fields that are not payload paths are errors; unknown ones match nothing.
     for field in ["", "a b", "$.kind"] {
         let filter = KeywordFilter {

@@ -27,12 +27,12 @@ use super::{IndexError, KeywordFilter, Payload, Point, ScoredPoint, VectorIndex}
 /// The payload field that gets a keyword index.
 const KIND_FIELD: &str = "kind";
 
-/// The file qdrant-edge writes first when it creates a shard; a folder
-/// without it holds no shard of ours.
+/// The file that marks a folder as a qdrant-edge shard; a folder with other
+/// content and without it holds no shard of ours.
 const CONFIG_FILE: &str = "edge_config.json";
 
-/// Points per update operation: each operation is one WAL record, and a
-/// record must fit in a WAL segment (32 MiB by default).
+/// Points per update operation: each operation is one WAL record, kept well
+/// below the WAL's 32 MiB segments.
 const UPSERT_BATCH: usize = 256;
 
 /// Points per scroll page when listing payloads.
@@ -411,7 +411,11 @@ fn load(path: &Path) -> Result<EdgeShard, IndexError> {
         })?
         .map_err(|err| backend(path, open_failure("loading the index", &err)))?;
     // Reject shards that are not shaped like ours before anything reads them.
-    dimension(path, &shard)?;
+    if let Err(err) = dimension(path, &shard) {
+        // Dropping flushes, which panics on failure.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(shard)));
+        return Err(err);
+    }
     Ok(shard)
 }
 
