@@ -182,7 +182,9 @@ pub fn init_tracing(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUARRY_LOG")
         // The embedded Qdrant engine warns about process-wide flags it
         // never needs in embedded use; its errors still show.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},qdrant_edge=error")));
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{level},qdrant_edge=error"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
