@@ -43,6 +43,9 @@ pub struct LexHit {
 struct Posting {
     doc: u32,
     word: bool,
+    /// Scales the match score: 1 for a name, lower for a word shared by
+    /// several names ("lookalike" in a dozen campaigns).
+    weight: f32,
 }
 
 /// Words that never identify an item on their own.
@@ -54,7 +57,7 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// A word shared by more names than this is not distinctive.
-const MAX_WORD_DF: usize = 6;
+const MAX_WORD_DF: usize = 24;
 const MAX_NGRAM: usize = 8;
 
 #[derive(Debug)]
@@ -160,6 +163,7 @@ impl Lexicon {
                     e.0.push(Posting {
                         doc: i,
                         word: false,
+                        weight: 1.0,
                     });
                 }
                 if d.kind == ItemKind::Value && norm.len() > 1 {
@@ -182,12 +186,17 @@ impl Lexicon {
             if list.len() > MAX_WORD_DF {
                 continue;
             }
+            let weight = 0.6 / (1.0 + (list.len() as f32).ln());
             let e = by_name
                 .entry(w)
                 .or_insert_with(|| (Vec::new(), list[0].1.clone()));
             for (doc, _) in list {
                 if !e.0.iter().any(|p| p.doc == doc) {
-                    e.0.push(Posting { doc, word: true });
+                    e.0.push(Posting {
+                        doc,
+                        word: true,
+                        weight,
+                    });
                 }
             }
         }
@@ -256,7 +265,7 @@ impl Lexicon {
                     let said = raw[start..start + len].join(" ");
                     for p in &self.postings[ix as usize] {
                         let (kind, mut score) = if p.word {
-                            (MatchKind::Word, 0.6)
+                            (MatchKind::Word, p.weight)
                         } else {
                             (MatchKind::Exact, 1.0)
                         };
@@ -389,7 +398,7 @@ impl Lexicon {
             return;
         };
         for p in list {
-            let score = if p.word { score * 0.6 } else { score };
+            let score = score * p.weight;
             hits.push(LexHit {
                 doc: p.doc as usize,
                 score,

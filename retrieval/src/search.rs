@@ -213,7 +213,7 @@ pub fn fuse(
             MatchKind::Misspelling => {
                 format!("\"{}\" looks like a misspelling of \"{}\"", h.said, h.name)
             }
-            MatchKind::Word => format!("\"{}\" is a word of \"{}\"", h.said, h.name),
+            MatchKind::Word => format!("\"{}\" is a word of \"{}\"", h.said, docs[h.doc].label),
         });
     }
     for (id, score) in vector {
