@@ -244,17 +244,12 @@ mod tests {
     use crate::docs::{Document, ItemKind};
 
     fn lexicon() -> Lexicon {
-        Lexicon::new(vec![Document {
-            kind: ItemKind::Metric,
-            key: "spend".into(),
-            label: "Spend".into(),
-            dimension: None,
-            value: None,
-            text: "spend".into(),
-            names: vec!["spend".into()],
-            exact_case: vec![],
-            maps_to: vec![],
-        }])
+        Lexicon::new(vec![Document::named(
+            ItemKind::Metric,
+            "spend",
+            &["spend"],
+            &[],
+        )])
     }
 
     fn plan(json: &str) -> SemanticQuery {

@@ -75,6 +75,22 @@ pub struct Document {
 }
 
 impl Document {
+    /// A document known only by its names, for tests of matching.
+    #[cfg(test)]
+    pub(crate) fn named(kind: ItemKind, key: &str, names: &[&str], exact_case: &[&str]) -> Self {
+        Self {
+            kind,
+            key: key.into(),
+            label: key.into(),
+            dimension: None,
+            value: None,
+            text: key.into(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            exact_case: exact_case.iter().map(|s| s.to_string()).collect(),
+            maps_to: vec![],
+        }
+    }
+
     /// `kind:key`, the id used in reports and evaluation labels.
     pub fn item_id(&self) -> String {
         format!("{}:{}", self.kind.as_str(), self.key)

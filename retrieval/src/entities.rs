@@ -508,17 +508,7 @@ mod tests {
     use crate::docs::Document;
 
     fn lexicon() -> Lexicon {
-        let d = |kind, key: &str, names: &[&str], codes: &[&str]| Document {
-            kind,
-            key: key.into(),
-            label: key.into(),
-            dimension: None,
-            value: None,
-            text: key.into(),
-            names: names.iter().map(|s| s.to_string()).collect(),
-            exact_case: codes.iter().map(|s| s.to_string()).collect(),
-            maps_to: vec![],
-        };
+        let d = Document::named;
         Lexicon::new(vec![
             d(
                 ItemKind::Metric,

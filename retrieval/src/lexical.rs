@@ -432,17 +432,7 @@ mod tests {
     use super::*;
 
     fn doc(kind: ItemKind, key: &str, names: &[&str], exact_case: &[&str]) -> Document {
-        Document {
-            kind,
-            key: key.into(),
-            label: key.into(),
-            dimension: None,
-            value: None,
-            text: key.into(),
-            names: names.iter().map(|s| s.to_string()).collect(),
-            exact_case: exact_case.iter().map(|s| s.to_string()).collect(),
-            maps_to: vec![],
-        }
+        Document::named(kind, key, names, exact_case)
     }
 
     fn lexicon() -> Lexicon {

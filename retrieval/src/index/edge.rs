@@ -173,7 +173,7 @@ impl VectorIndex for EdgeIndex {
             let expected = dimension(path, shard)?;
             // Check everything first so a bad vector writes nothing.
             for point in &points {
-                check_vector(path, &point.vector, expected)?;
+                super::check_vector(&path.display().to_string(), &point.vector, expected)?;
             }
             let mut points = points.into_iter().peekable();
             while points.peek().is_some() {
@@ -261,7 +261,11 @@ impl VectorIndex for EdgeIndex {
             let Some(shard) = shard else {
                 return Ok(Vec::new());
             };
-            check_vector(path, &vector, dimension(path, shard)?)?;
+            super::check_vector(
+                &path.display().to_string(),
+                &vector,
+                dimension(path, shard)?,
+            )?;
             let filter = filter.map(|f| keyword_filter(path, &f)).transpose()?;
             let hits = shard
                 .query(QueryRequest {
@@ -445,21 +449,6 @@ fn dimension(path: &Path, shard: &EdgeShard) -> Result<usize, IndexError> {
         ));
     }
     Ok(params.size)
-}
-
-/// Qdrant stores NaN and infinity without complaint, and the NaN scores
-/// they produce then rank above every real match.
-fn check_vector(path: &Path, vector: &[f32], expected: usize) -> Result<(), IndexError> {
-    if vector.len() != expected {
-        return Err(IndexError::BadVector {
-            expected,
-            found: vector.len(),
-        });
-    }
-    if vector.iter().any(|x| !x.is_finite()) {
-        return Err(backend(path, "a vector holds NaN or an infinite value"));
-    }
-    Ok(())
 }
 
 fn ensure_kind_index(path: &Path, shard: &EdgeShard) -> Result<(), IndexError> {

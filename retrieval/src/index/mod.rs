@@ -101,3 +101,25 @@ pub trait VectorIndex: Send + Sync + Debug {
     /// Drops every point and the collection itself.
     async fn clear(&self) -> Result<(), IndexError>;
 }
+
+/// A wrong length, or NaN or infinity anywhere: Qdrant stores the latter
+/// without complaint and the NaN scores then rank above every real match.
+pub(crate) fn check_vector(
+    location: &str,
+    vector: &[f32],
+    expected: usize,
+) -> Result<(), IndexError> {
+    if vector.len() != expected {
+        return Err(IndexError::BadVector {
+            expected,
+            found: vector.len(),
+        });
+    }
+    if vector.iter().any(|x| !x.is_finite()) {
+        return Err(IndexError::Backend {
+            location: location.to_string(),
+            message: "a vector holds NaN or an infinite value".into(),
+        });
+    }
+    Ok(())
+}

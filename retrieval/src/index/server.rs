@@ -277,7 +277,7 @@ impl VectorIndex for ServerIndex {
         };
         // Check everything first so a bad vector writes nothing.
         for point in &points {
-            self.check_vector(&point.vector, expected)?;
+            super::check_vector(&self.location(), &point.vector, expected)?;
         }
         let mut points = points.into_iter().peekable();
         while points.peek().is_some() {
@@ -357,7 +357,7 @@ impl VectorIndex for ServerIndex {
         let Some(expected) = self.dimension().await? else {
             return Ok(Vec::new());
         };
-        self.check_vector(vector, expected)?;
+        super::check_vector(&self.location(), vector, expected)?;
         let mut request = QueryPointsBuilder::new(self.collection.as_str())
             .query(Query::new_nearest(vector.to_vec()))
             .limit(u64::try_from(limit).unwrap_or(u64::MAX))
@@ -423,21 +423,6 @@ impl VectorIndex for ServerIndex {
 }
 
 impl ServerIndex {
-    /// NaN and infinity would give NaN scores that rank above every real
-    /// match, so they are refused like a wrong length.
-    fn check_vector(&self, vector: &[f32], expected: usize) -> Result<(), IndexError> {
-        if vector.len() != expected {
-            return Err(IndexError::BadVector {
-                expected,
-                found: vector.len(),
-            });
-        }
-        if vector.iter().any(|x| !x.is_finite()) {
-            return Err(self.backend("a vector holds NaN or an infinite value"));
-        }
-        Ok(())
-    }
-
     fn numeric_id(&self, id: Option<PointId>) -> Result<u64, IndexError> {
         match id.and_then(|id| id.point_id_options) {
             Some(PointIdOptions::Num(id)) => Ok(id),
