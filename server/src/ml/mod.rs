@@ -3,3 +3,4 @@
 //! (BG/NBD for the number of future purchases, Gamma-Gamma for their value).
 
 pub mod bgnbd;
+pub mod registry;
