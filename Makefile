@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 42
 BIN := $(CARGO_TARGET_DIR)/debug/quarry
 
-.PHONY: help setup build run test lint check-format unit crosscheck eval bench clean
+.PHONY: help setup build warehouse run test lint check-format unit crosscheck eval bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,10 +24,12 @@ setup: ## check the toolchain and fetch what the build and tests need
 build: setup ## build the quarry binary (dev profile, dependencies optimised)
 	cargo build --workspace --bins
 
-run: build ## generate the demo warehouse when absent, then answer the demo questions
+warehouse: build
 	@if [ ! -f "$(QUARRY_DATA_DIR)/warehouse/manifest.json" ]; then \
 		"$(BIN)" demo generate --scale $(SCALE) --seed $(SEED); \
 	fi
+
+run: warehouse ## generate the demo warehouse when absent, index it, answer the demo questions
 	"$(BIN)" index
 	"$(BIN)" demo tour
 	"$(BIN)" search "ROAS of the Facebook lookalike campaigns in Germany last month"
@@ -46,7 +48,7 @@ crosscheck: build ## metric results against DuckDB on the same Parquet files
 
 test: setup check-format lint unit crosscheck ## everything CI runs
 
-eval: build ## retrieval recall and semantic-cache safety on the demo warehouse
+eval: warehouse ## retrieval recall and semantic-cache safety on the demo warehouse
 	"$(BIN)" eval retrieval
 	"$(BIN)" eval cache
 
