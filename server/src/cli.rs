@@ -364,10 +364,7 @@ async fn eval_retrieval(
         "retrieval: {} questions, {} items: recall@5 {:.3}, recall@10 {:.3}, MRR {:.3}; search p50 {:.1} ms, p95 {:.1} ms",
         r.questions, r.items, r.recall_at_5, r.recall_at_10, r.mrr, r.p50_ms, r.p95_ms
     );
-    if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    write_json(json, &r)?;
     Ok(())
 }
 
@@ -393,10 +390,7 @@ async fn eval_cache(
         r.paraphrase_hits,
         r.paraphrase_hit_rate * 100.0
     );
-    if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    write_json(json, &r)?;
     if !r.false_hits.is_empty() {
         bail!("the cache shared a plan between questions that differ");
     }
@@ -647,8 +641,13 @@ async fn bench(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
         ]);
     }
     println!("{t}");
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows)?)
+    write_json(args.json.as_deref(), &rows)
+}
+
+/// Writes a report as JSON when `--json FILE` was given.
+fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, serde_json::to_vec_pretty(value)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())

@@ -119,7 +119,14 @@ pub fn model_version(cfg: &Config) -> String {
                 .collect();
             files.sort();
             for f in files {
-                h.update(f.to_string_lossy().as_bytes());
+                // The file's name, not its path: moving the folder changes
+                // nothing the index depends on.
+                h.update(
+                    f.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .as_bytes(),
+                );
                 h.update(std::fs::read(&f).unwrap_or_default());
             }
         }
