@@ -54,6 +54,31 @@ pub mod demo_model {
         ),
     ];
 
+    /// The demo's ML folder: feature tables, views and training specs. The
+    /// server parses them; they live here because their SQL names tables.
+    pub const ML_FILES: [(&str, &str); 5] = [
+        (
+            "schema/models/demo/ml/features.yaml",
+            include_str!("../models/demo/ml/features.yaml"),
+        ),
+        (
+            "schema/models/demo/ml/churn.yaml",
+            include_str!("../models/demo/ml/churn.yaml"),
+        ),
+        (
+            "schema/models/demo/ml/fraud.yaml",
+            include_str!("../models/demo/ml/fraud.yaml"),
+        ),
+        (
+            "schema/models/demo/ml/ltv.yaml",
+            include_str!("../models/demo/ml/ltv.yaml"),
+        ),
+        (
+            "schema/models/demo/ml/ltv_bgnbd.yaml",
+            include_str!("../models/demo/ml/ltv_bgnbd.yaml"),
+        ),
+    ];
+
     pub fn load() -> Result<crate::SemanticModel, crate::LoadErrors> {
         crate::loader::load_files(&FILES)
     }

@@ -11,6 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry_schema::SemanticQuery;
 use quarry_schema::model::Format;
 
+mod ml;
+
 use crate::config::Config;
 use crate::demo::{self, GenerateOptions};
 use crate::engine::{Engine, QueryResult, format_cell};
@@ -85,6 +87,12 @@ pub enum Command {
     /// Measure retrieval and the semantic cache against labelled sets.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Train models from spec files (SQL over the warehouse, a time split,
+    /// a model kind) and store them in the registry with their metrics.
+    Train(ml::TrainArgs),
+    /// The model registry: list, show a card, promote a version.
+    #[command(subcommand)]
+    Models(ml::ModelsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,8 +218,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Demo(DemoCommand::Generate(args)) => generate(&cfg, args).await,
         Command::Demo(DemoCommand::Tour) => tour(&cfg).await,
+        Command::Train(args) => ml::train_cmd(&cfg, args).await,
+        Command::Models(cmd) => ml::models_cmd(&cfg, cmd),
         Command::Sql { query, format } => {
-            let engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
+            let engine = sql_engine(&cfg).await?;
             let r = engine.sql(query).await?;
             match format {
                 OutputFormat::Json => {
@@ -236,6 +246,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Eval(EvalCommand::Cache { file, json }) => {
             eval_cache(&cfg, file, json.as_deref()).await
+        }
+    }
+}
+
+/// The engine for `quarry sql`: the model's workspace (feature tables,
+/// scoring views and UDFs) when the model fits the warehouse, else the bare
+/// warehouse with the scoring UDFs, so SQL over any folder of files works.
+async fn sql_engine(cfg: &Config) -> anyhow::Result<Engine> {
+    use crate::semantic::SemanticError;
+    match Workspace::open(cfg).await {
+        Ok(ws) => Ok(ws.engine),
+        Err(e @ (SemanticError::Features(_) | SemanticError::MlSpec(_))) => Err(e.into()),
+        Err(_) => {
+            let engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
+            crate::udf::register_all(engine.context(), &crate::semantic::registry(cfg));
+            Ok(engine)
         }
     }
 }

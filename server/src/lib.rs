@@ -9,3 +9,4 @@ pub mod engine;
 pub mod knowledge;
 pub mod ml;
 pub mod semantic;
+pub mod udf;

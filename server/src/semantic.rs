@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::engine::{DataPeriod, Engine, EngineError, QueryResult};
+use crate::ml::features::{Templates, install};
+use crate::ml::registry::Registry;
+use crate::ml::spec::MlFolder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SemanticError {
@@ -18,6 +21,23 @@ pub enum SemanticError {
     Compile(#[from] quarry_schema::CompileError),
     #[error("{0}")]
     Engine(#[from] EngineError),
+    #[error("{0}")]
+    MlSpec(#[from] crate::ml::spec::SpecError),
+    #[error("{0}")]
+    Features(#[from] crate::ml::features::FeatureError),
+}
+
+/// The configured model's ML folder: the demo's, or `<model dir>/ml/`.
+pub fn load_ml(cfg: &Config) -> Result<MlFolder, crate::ml::spec::SpecError> {
+    match &cfg.model.dir {
+        Some(dir) => MlFolder::load(dir),
+        None => MlFolder::demo(),
+    }
+}
+
+/// Where trained models live.
+pub fn registry(cfg: &Config) -> Registry {
+    Registry::new(cfg.data_dir.join("registry"))
 }
 
 /// The configured model: a YAML folder, or the built-in demo model.
@@ -43,6 +63,8 @@ pub struct Workspace {
     pub model: SemanticModel,
     pub engine: Engine,
     pub period: DataPeriod,
+    pub ml: MlFolder,
+    pub registry: Registry,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,14 +81,39 @@ pub struct AnswerJson<'a> {
 impl Workspace {
     pub async fn open(cfg: &Config) -> Result<Self, SemanticError> {
         let model = load_model(cfg)?;
-        let engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
-        engine.check_model(&model)?;
+        let mut engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
         let period = engine.data_period(&model).await?;
+        let ml = load_ml(cfg)?;
+        let registry = registry(cfg);
+        let notice = |m: &str| {
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!("{m}");
+            }
+        };
+        let report = install(
+            engine.context(),
+            &ml,
+            &registry,
+            &cfg.data_dir.join("features"),
+            period.as_of,
+            &crate::knowledge::data_version(cfg),
+            &notice,
+        )
+        .await?;
+        engine.add_tables(report.views);
+        engine.check_model(&model)?;
         Ok(Self {
             model,
             engine,
             period,
+            ml,
+            registry,
         })
+    }
+
+    /// The ML folder's templates at this warehouse's as-of date.
+    pub fn templates(&self) -> Templates {
+        Templates::new(&self.ml, self.period.as_of)
     }
 
     pub fn context(&self) -> CompileContext {

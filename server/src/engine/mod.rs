@@ -208,6 +208,16 @@ impl Engine {
         })
     }
 
+    /// Records tables registered after opening (views over the
+    /// warehouse), so model checks see them.
+    pub fn add_tables(&mut self, names: impl IntoIterator<Item = String>) {
+        for n in names {
+            if !self.tables.contains(&n) {
+                self.tables.push(n);
+            }
+        }
+    }
+
     pub fn tables(&self) -> &[String] {
         &self.tables
     }

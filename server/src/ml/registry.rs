@@ -54,6 +54,10 @@ pub struct ModelCard {
     pub spec: serde_json::Value,
     /// Evaluation on held-out data: name -> value (roc_auc, mae...).
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Share of the model's splits (or weight) each input accounts for,
+    /// largest first.
+    #[serde(default)]
+    pub importance: Vec<(String, f64)>,
     /// Hash of the training rows, so two versions can be told apart by data.
     pub data_fingerprint: String,
     /// Seconds since the Unix epoch.
@@ -148,6 +152,7 @@ impl Registry {
         kind: &str,
         spec: serde_json::Value,
         metrics: std::collections::BTreeMap<String, f64>,
+        importance: Vec<(String, f64)>,
         data_fingerprint: &str,
         model: &M,
     ) -> Result<ModelCard, RegistryError> {
@@ -161,6 +166,7 @@ impl Registry {
             kind: kind.to_string(),
             spec,
             metrics,
+            importance,
             data_fingerprint: data_fingerprint.to_string(),
             created_at: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -312,6 +318,7 @@ mod tests {
                 "gbdt",
                 serde_json::json!({"label": "is_fraud"}),
                 metrics,
+                vec![("x".into(), 1.0)],
                 "abc",
                 &Toy { weight: 1.0 },
             )
@@ -322,6 +329,7 @@ mod tests {
                 "gbdt",
                 serde_json::json!({}),
                 Default::default(),
+                Vec::new(),
                 "def",
                 &Toy { weight: 2.0 },
             )
@@ -351,6 +359,7 @@ mod tests {
             "gbdt",
             serde_json::json!({}),
             Default::default(),
+            Vec::new(),
             "x",
             &Toy { weight: 0.0 },
         )

@@ -12,6 +12,9 @@ use super::support;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_by_every_dimension() {
     let wh = support::warehouse();
+    // The model metrics (fraud rate, predicted LTV, at-risk users) need
+    // trained models.
+    wh.train(&[]).await;
     let ws = wh.workspace().await;
     let model = &ws.model;
     let mut dims: Vec<DimensionRef> = model

@@ -5,6 +5,7 @@ mod bgnbd_cdnow;
 mod compile_snapshots;
 mod every_plan_runs;
 mod loader_errors;
+mod ml;
 mod no_fanout;
 mod retrieval;
 mod slt;

@@ -16,6 +16,9 @@ pub const DAYS: u32 = 180;
 
 pub struct TestWarehouse {
     pub dir: TempDir,
+    /// The data directory (feature tables, registry), outside the
+    /// warehouse so writing there does not change the warehouse.
+    pub data: TempDir,
 }
 
 impl TestWarehouse {
@@ -26,6 +29,7 @@ impl TestWarehouse {
     pub fn config(&self) -> Config {
         let mut cfg = Config::default();
         cfg.warehouse.path = Some(self.path().to_path_buf());
+        cfg.data_dir = self.data.path().to_path_buf();
         // Deterministic plans, as the conventions ask for sqllogictest.
         cfg.engine.target_partitions = 2;
         cfg
@@ -49,17 +53,34 @@ pub fn demo_catalogue_warehouse() -> TestWarehouse {
 }
 
 fn warehouse_with_seed(seed: u64) -> TestWarehouse {
+    generated(
+        SCALE,
+        seed,
+        chrono::NaiveDate::parse_from_str(END, "%Y-%m-%d").expect("date"),
+    )
+}
+
+/// The demo warehouse exactly as `make run` generates it (scale 1, seed 42,
+/// the default end date), for the model targets.
+pub fn demo_warehouse() -> TestWarehouse {
+    generated(1.0, 42, GenerateOptions::default_end_date())
+}
+
+fn generated(scale: f64, seed: u64, end_date: chrono::NaiveDate) -> TestWarehouse {
     let dir = tempfile::tempdir().expect("temp dir");
     let opts = GenerateOptions {
-        scale: SCALE,
+        scale,
         seed,
         out: dir.path().to_path_buf(),
-        end_date: chrono::NaiveDate::parse_from_str(END, "%Y-%m-%d").expect("date"),
+        end_date,
         days: DAYS,
     };
     generate(&opts, &indicatif::ProgressBar::hidden())
         .expect("the generator writes the test warehouse");
-    TestWarehouse { dir }
+    TestWarehouse {
+        dir,
+        data: tempfile::tempdir().expect("temp dir"),
+    }
 }
 
 /// Where setup put the embedding model and ONNX Runtime: the data
@@ -85,5 +106,37 @@ impl TestWarehouse {
                 .join(quarry_retrieval::assets::ORT_FILE),
         );
         cfg
+    }
+}
+
+impl TestWarehouse {
+    /// Trains the model folder's specs (all of them when `names` is empty)
+    /// into this warehouse's registry and returns the outcomes.
+    pub async fn train(&self, names: &[&str]) -> Vec<quarry::ml::train::TrainOutcome> {
+        let ws = self.workspace().await;
+        let specs: Vec<_> = if names.is_empty() {
+            ws.ml.specs.values().map(|(_, s)| s.clone()).collect()
+        } else {
+            names
+                .iter()
+                .map(|n| ws.ml.spec(n).expect("a demo spec").1)
+                .collect()
+        };
+        let mut out = Vec::new();
+        for spec in &specs {
+            out.push(
+                quarry::ml::train::train(
+                    ws.engine.context(),
+                    &ws.templates(),
+                    &ws.registry,
+                    spec,
+                    false,
+                    &quarry::ml::train::Quiet,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("training {} fails: {e}", spec.name)),
+            );
+        }
+        out
     }
 }

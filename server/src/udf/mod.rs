@@ -1,0 +1,46 @@
+//! Scalar UDFs that score rows with the promoted version of a registry
+//! model, inside any query. One file per function; the machinery they share
+//! (reading Arrow arguments into feature columns, choosing the model
+//! version, turning bad input into execution errors) is in `scorer`.
+//!
+//! All are `Volatile`: the promoted version can change between two queries,
+//! so DataFusion must neither fold nor cache their results.
+
+mod churn_reasons;
+mod churn_risk;
+mod fraud_reasons;
+mod fraud_score;
+mod ltv_predict;
+mod model_reasons;
+mod predict;
+mod scorer;
+
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+pub use churn_reasons::ChurnReasons;
+pub use churn_risk::ChurnRisk;
+pub use fraud_reasons::FraudReasons;
+pub use fraud_score::FraudScore;
+pub use ltv_predict::LtvPredict;
+pub use model_reasons::ModelReasons;
+pub use predict::Predict;
+pub use scorer::Scorer;
+
+use crate::ml::registry::Registry;
+
+/// Registers every scoring UDF on `ctx`, reading models from `registry`.
+pub fn register_all(ctx: &SessionContext, registry: &Registry) {
+    let fraud = Scorer::shared(registry, "fraud");
+    let churn = Scorer::shared(registry, "churn");
+    let ltv = Scorer::shared(registry, "ltv");
+    ctx.register_udf(ScalarUDF::new_from_impl(FraudScore::new(fraud.clone())));
+    ctx.register_udf(ScalarUDF::new_from_impl(FraudReasons::new(fraud)));
+    ctx.register_udf(ScalarUDF::new_from_impl(ChurnRisk::new(churn.clone())));
+    ctx.register_udf(ScalarUDF::new_from_impl(ChurnReasons::new(churn)));
+    ctx.register_udf(ScalarUDF::new_from_impl(LtvPredict::new(ltv)));
+    ctx.register_udf(ScalarUDF::new_from_impl(Predict::new(registry.clone())));
+    ctx.register_udf(ScalarUDF::new_from_impl(ModelReasons::new(
+        registry.clone(),
+    )));
+}

@@ -1,0 +1,13 @@
+//! `model_reasons('name', ...)`: the inputs that raise a row's score the most
+//! under the promoted version of any registry model, as text. Arguments as
+//! for `predict`. For a BG/NBD model it states the expected payments, their
+//! value and the probability that the customer is still active.
+
+use super::scorer::named_model_udf;
+
+named_model_udf!(
+    ModelReasons,
+    "model_reasons",
+    reasons,
+    datafusion::arrow::datatypes::DataType::Utf8
+);
