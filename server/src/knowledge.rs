@@ -146,7 +146,10 @@ pub fn data_version(cfg: &Config) -> String {
         entries.sort();
         for p in entries {
             // Hidden entries are not tables (the engine skips them too).
-            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
                 continue;
             }
             if p.is_dir() {

@@ -38,7 +38,12 @@ pub fn coerce(function: &str, arg_types: &[DataType], skip: usize) -> Result<Vec
         .enumerate()
         .map(|(i, t)| {
             if i < skip {
-                return Ok(DataType::Utf8);
+                return match t {
+                    DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => Ok(DataType::Utf8),
+                    _ => Err(DataFusionError::Plan(format!(
+                        "{function}: the first argument is the model's name as a text literal, as in {function}('churn', ...)"
+                    ))),
+                };
             }
             match t {
                 t if t.is_numeric() => Ok(DataType::Float64),
@@ -102,6 +107,9 @@ impl Scorer {
             let array = arg.to_array(rows)?;
             let feature = &model.features[i];
             let col = match (array.data_type(), &feature.categories) {
+                // A column of nulls (an untyped NULL literal arrives as a
+                // number) is missing whatever the input's kind.
+                _ if array.null_count() == array.len() => vec![f64::NAN; rows],
                 (DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8, Some(cats)) => {
                     let text = cast(&array, &DataType::Utf8View)?;
                     let text = text.as_string_view();

@@ -173,7 +173,9 @@ async fn scores_reach_sql_views_and_metrics_and_bad_input_is_an_error_or_null() 
     assert!(e.contains("model's name as a text literal"), "{e}");
     // An unknown category is missing, not an error.
     let mut args = vec!["1".to_string(); n];
+    args[17] = "'iOS'".into();
     args[18] = "'Atlantis'".into();
+    args[19] = "NULL".into();
     let r = rows(&ws, &format!("SELECT fraud_score({})", args.join(", "))).await;
     assert!(r[0][0].is_number());
 }

@@ -23,6 +23,8 @@ fn sum_column(rows: &[Vec<serde_json::Value>], col: usize) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn breakdowns_add_up_and_extra_metrics_change_nothing() {
     let wh = support::warehouse();
+    // Flagged installs and at-risk users are counts over model scores.
+    wh.train(&["fraud", "churn", "ltv"]).await;
     let ws = wh.workspace().await;
     let model = &ws.model;
     // Additive metrics over distinct-free measures: sums and counts.

@@ -114,6 +114,11 @@ async fn indexing_is_incremental_and_survives_a_restart() {
         };
         std::fs::write(model_dir.path().join(file), text).unwrap();
     }
+    std::fs::create_dir_all(model_dir.path().join("ml")).unwrap();
+    for (name, text) in quarry_schema::demo_model::ML_FILES {
+        let file = Path::new(name).file_name().unwrap();
+        std::fs::write(model_dir.path().join("ml").join(file), text).unwrap();
+    }
     let mut cfg = w.retrieval_config(data.path());
     cfg.model.dir = Some(model_dir.path().to_path_buf());
     let ws = quarry::semantic::Workspace::open(&cfg).await.unwrap();
