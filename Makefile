@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 42
 BIN := $(CARGO_TARGET_DIR)/debug/quarry
 
-.PHONY: help setup build warehouse run test lint check-format unit crosscheck eval bench clean
+.PHONY: help setup build warehouse models run test lint check-format unit crosscheck eval bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,10 +29,15 @@ warehouse: build
 		"$(BIN)" demo generate --scale $(SCALE) --seed $(SEED); \
 	fi
 
-run: warehouse ## generate the demo warehouse when absent, index it, answer the demo questions
+models: warehouse ## train the demo's fraud, churn and lifetime-value models when they are missing
+	"$(BIN)" train --missing
+
+run: models ## generate the demo warehouse when absent, train the models, index, answer the demo questions
 	"$(BIN)" index
 	"$(BIN)" demo tour
 	"$(BIN)" search "ROAS of the Facebook lookalike campaigns in Germany last month"
+	"$(BIN)" models list
+	"$(BIN)" sql "SELECT p.publisher_name, count(*) AS installs, round(avg(i.fraud_score), 3) AS avg_fraud_score, sum(CASE WHEN i.fraud_score >= 0.5 THEN 1 ELSE 0 END) AS flagged FROM installs i JOIN publishers p USING (publisher_id) WHERE i.install_time >= (SELECT max(install_time) FROM installs) - INTERVAL '7' DAY GROUP BY 1 ORDER BY flagged DESC LIMIT 5"
 
 check-format:
 	cargo fmt --all --check

@@ -97,8 +97,52 @@ impl TrainProgress for TrainBar {
     }
 }
 
+/// What training needs: an engine, the ML folder, the registry and the
+/// templates. With a semantic model that fits the warehouse, its workspace;
+/// otherwise (a folder of your own files and a spec) the bare warehouse,
+/// dated today.
+struct TrainContext {
+    engine: crate::engine::Engine,
+    ml: crate::ml::spec::MlFolder,
+    registry: crate::ml::registry::Registry,
+    templates: crate::ml::features::Templates,
+}
+
+async fn train_context(cfg: &Config) -> anyhow::Result<TrainContext> {
+    use crate::semantic::SemanticError;
+    match Workspace::open(cfg).await {
+        Ok(ws) => {
+            let templates = ws.templates();
+            Ok(TrainContext {
+                engine: ws.engine,
+                ml: ws.ml,
+                registry: ws.registry,
+                templates,
+            })
+        }
+        Err(e @ (SemanticError::Features(_) | SemanticError::MlSpec(_))) => Err(e.into()),
+        Err(_) => {
+            let engine = crate::engine::Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
+            let reg = registry(cfg);
+            crate::udf::register_all(engine.context(), &reg);
+            let ml = match &cfg.model.dir {
+                Some(d) => crate::ml::spec::MlFolder::load(d)?,
+                None => crate::ml::spec::MlFolder::default(),
+            };
+            let templates =
+                crate::ml::features::Templates::new(&ml, chrono::Utc::now().date_naive());
+            Ok(TrainContext {
+                engine,
+                ml,
+                registry: reg,
+                templates,
+            })
+        }
+    }
+}
+
 pub async fn train_cmd(cfg: &Config, args: &TrainArgs) -> anyhow::Result<()> {
-    let ws = Workspace::open(cfg).await?;
+    let ws = train_context(cfg).await?;
     let mut specs = Vec::new();
     if args.all || args.specs.is_empty() {
         if !args.all && !args.missing {
@@ -120,7 +164,7 @@ pub async fn train_cmd(cfg: &Config, args: &TrainArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let templates = ws.templates();
+    let templates = ws.templates.clone();
     let mut outcomes: Vec<TrainOutcome> = Vec::new();
     for spec in &specs {
         let bar = TrainBar::new();
