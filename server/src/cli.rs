@@ -254,16 +254,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// scoring views and UDFs) when the model fits the warehouse, else the bare
 /// warehouse with the scoring UDFs, so SQL over any folder of files works.
 async fn sql_engine(cfg: &Config) -> anyhow::Result<Engine> {
-    use crate::semantic::SemanticError;
-    match Workspace::open(cfg).await {
-        Ok(ws) => Ok(ws.engine),
-        Err(e @ (SemanticError::Features(_) | SemanticError::MlSpec(_))) => Err(e.into()),
-        Err(_) => {
-            let engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
-            crate::udf::register_all(engine.context(), &crate::semantic::registry(cfg));
-            Ok(engine)
-        }
-    }
+    Ok(match crate::semantic::open_if_modelled(cfg).await? {
+        Some(ws) => ws.engine,
+        None => crate::semantic::bare_engine(cfg).await?,
+    })
 }
 
 /// Shows indexing progress as a bar on the terminal.

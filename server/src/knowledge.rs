@@ -237,7 +237,7 @@ impl Knowledge {
         let embedder = load_embedder(cfg).await?;
         let index = open_index(cfg).await?;
         let model_version = model_version(cfg);
-        let data_version = data_version(cfg);
+        let data_version = ws.data_version.clone();
         let state = IndexState {
             backend: index.backend().to_string(),
             location: index.location(),

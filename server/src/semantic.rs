@@ -35,6 +35,25 @@ pub fn load_ml(cfg: &Config) -> Result<MlFolder, crate::ml::spec::SpecError> {
     }
 }
 
+/// The workspace when the semantic model fits the warehouse, `None` when
+/// it does not (a folder of one's own files with the demo model), so the
+/// caller can fall back to [`bare_engine`]. A broken ML folder or feature
+/// table is still an error.
+pub async fn open_if_modelled(cfg: &Config) -> Result<Option<Workspace>, SemanticError> {
+    match Workspace::open(cfg).await {
+        Ok(ws) => Ok(Some(ws)),
+        Err(e @ (SemanticError::Features(_) | SemanticError::MlSpec(_))) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The warehouse alone, with the scoring UDFs.
+pub async fn bare_engine(cfg: &Config) -> Result<Engine, SemanticError> {
+    let engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
+    crate::udf::register_all(engine.context(), &registry(cfg));
+    Ok(engine)
+}
+
 /// Where trained models live.
 pub fn registry(cfg: &Config) -> Registry {
     Registry::new(cfg.data_dir.join("registry"))
@@ -65,6 +84,8 @@ pub struct Workspace {
     pub period: DataPeriod,
     pub ml: MlFolder,
     pub registry: Registry,
+    /// Identifies the warehouse's files as they were when opened.
+    pub data_version: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,13 +111,14 @@ impl Workspace {
                 eprintln!("{m}");
             }
         };
+        let data_version = crate::knowledge::data_version(cfg);
         let report = install(
             engine.context(),
             &ml,
             &registry,
             &cfg.data_dir.join("features"),
             period.as_of,
-            &crate::knowledge::data_version(cfg),
+            &data_version,
             &notice,
         )
         .await?;
@@ -108,6 +130,7 @@ impl Workspace {
             period,
             ml,
             registry,
+            data_version,
         })
     }
 

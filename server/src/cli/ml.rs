@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::ml::registry::ModelCard;
 use crate::ml::spec::lower_is_better;
 use crate::ml::train::{TrainOutcome, TrainProgress, train};
-use crate::semantic::{Workspace, registry};
+use crate::semantic::registry;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -62,13 +62,15 @@ pub enum ModelsCommand {
 /// A bar for trees, a spinner line for stages.
 struct TrainBar(ProgressBar);
 
+fn stage_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
 impl TrainBar {
     fn new() -> Self {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(stage_style());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Self(bar)
     }
@@ -76,10 +78,7 @@ impl TrainBar {
 
 impl TrainProgress for TrainBar {
     fn stage(&self, message: &str) {
-        self.0.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        self.0.set_style(stage_style());
         self.0.set_message(message.to_string());
     }
     fn trees(&self, done: usize, total: usize) {
@@ -109,36 +108,25 @@ struct TrainContext {
 }
 
 async fn train_context(cfg: &Config) -> anyhow::Result<TrainContext> {
-    use crate::semantic::SemanticError;
-    match Workspace::open(cfg).await {
-        Ok(ws) => {
-            let templates = ws.templates();
-            Ok(TrainContext {
-                engine: ws.engine,
-                ml: ws.ml,
-                registry: ws.registry,
-                templates,
-            })
-        }
-        Err(e @ (SemanticError::Features(_) | SemanticError::MlSpec(_))) => Err(e.into()),
-        Err(_) => {
-            let engine = crate::engine::Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
-            let reg = registry(cfg);
-            crate::udf::register_all(engine.context(), &reg);
-            let ml = match &cfg.model.dir {
-                Some(d) => crate::ml::spec::MlFolder::load(d)?,
-                None => crate::ml::spec::MlFolder::default(),
-            };
-            let templates =
-                crate::ml::features::Templates::new(&ml, chrono::Utc::now().date_naive());
-            Ok(TrainContext {
-                engine,
-                ml,
-                registry: reg,
-                templates,
-            })
-        }
+    if let Some(ws) = crate::semantic::open_if_modelled(cfg).await? {
+        let templates = ws.templates();
+        return Ok(TrainContext {
+            engine: ws.engine,
+            ml: ws.ml,
+            registry: ws.registry,
+            templates,
+        });
     }
+    let ml = match &cfg.model.dir {
+        Some(d) => crate::ml::spec::MlFolder::load(d)?,
+        None => crate::ml::spec::MlFolder::default(),
+    };
+    Ok(TrainContext {
+        engine: crate::semantic::bare_engine(cfg).await?,
+        templates: crate::ml::features::Templates::new(&ml, chrono::Utc::now().date_naive()),
+        ml,
+        registry: registry(cfg),
+    })
 }
 
 pub async fn train_cmd(cfg: &Config, args: &TrainArgs) -> anyhow::Result<()> {

@@ -344,7 +344,7 @@ fn mean_value(x: f64, m: f64) -> f64 {
 
 /// Expected revenue over `horizon`: expected purchases times the expected
 /// value of one. NaN (a null) for an impossible history.
-pub fn bgnbd_revenue(b: &BgNbd, gg: &GammaGamma, horizon: f64, v: [f64; 4]) -> f64 {
+fn bgnbd_revenue(b: &BgNbd, gg: &GammaGamma, horizon: f64, v: [f64; 4]) -> f64 {
     match history([v[0], v[1], v[2]]) {
         Some(h) => {
             b.expected_purchases(&h, horizon) * gg.expected_value(h.x, mean_value(h.x, v[3]))

@@ -7,6 +7,7 @@ use super::scorer::model_udf;
 model_udf!(
     ChurnReasons,
     "churn_reasons",
+    std::sync::Arc<super::Scorer>,
     reasons,
     datafusion::arrow::datatypes::DataType::Utf8
 );

@@ -14,6 +14,7 @@ use super::scorer::model_udf;
 model_udf!(
     ChurnRisk,
     "churn_risk",
+    std::sync::Arc<super::Scorer>,
     score,
     datafusion::arrow::datatypes::DataType::Float64
 );

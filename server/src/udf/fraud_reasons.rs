@@ -8,6 +8,7 @@ use super::scorer::model_udf;
 model_udf!(
     FraudReasons,
     "fraud_reasons",
+    std::sync::Arc<super::Scorer>,
     reasons,
     datafusion::arrow::datatypes::DataType::Utf8
 );

@@ -17,6 +17,7 @@ use super::scorer::model_udf;
 model_udf!(
     FraudScore,
     "fraud_score",
+    std::sync::Arc<super::Scorer>,
     score,
     datafusion::arrow::datatypes::DataType::Float64
 );

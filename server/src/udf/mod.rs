@@ -39,8 +39,10 @@ pub fn register_all(ctx: &SessionContext, registry: &Registry) {
     ctx.register_udf(ScalarUDF::new_from_impl(ChurnRisk::new(churn.clone())));
     ctx.register_udf(ScalarUDF::new_from_impl(ChurnReasons::new(churn)));
     ctx.register_udf(ScalarUDF::new_from_impl(LtvPredict::new(ltv)));
-    ctx.register_udf(ScalarUDF::new_from_impl(Predict::new(registry.clone())));
-    ctx.register_udf(ScalarUDF::new_from_impl(ModelReasons::new(
+    ctx.register_udf(ScalarUDF::new_from_impl(Predict::new(scorer::ByName::new(
         registry.clone(),
+    ))));
+    ctx.register_udf(ScalarUDF::new_from_impl(ModelReasons::new(
+        scorer::ByName::new(registry.clone()),
     )));
 }

@@ -3,11 +3,12 @@
 //! for `predict`. For a BG/NBD model it states the expected payments, their
 //! value and the probability that the customer is still active.
 
-use super::scorer::named_model_udf;
+use super::scorer::model_udf;
 
-named_model_udf!(
+model_udf!(
     ModelReasons,
     "model_reasons",
+    super::scorer::ByName,
     reasons,
     datafusion::arrow::datatypes::DataType::Utf8
 );

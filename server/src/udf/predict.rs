@@ -5,11 +5,12 @@
 //! a classifier, a value for a regression, an anomaly score for an isolation
 //! forest.
 
-use super::scorer::named_model_udf;
+use super::scorer::model_udf;
 
-named_model_udf!(
+model_udf!(
     Predict,
     "predict",
+    super::scorer::ByName,
     score,
     datafusion::arrow::datatypes::DataType::Float64
 );

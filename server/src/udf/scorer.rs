@@ -242,71 +242,6 @@ pub fn model_name(function: &str, arg: &ColumnarValue) -> Result<String> {
     }
 }
 
-/// Implements a scoring UDF over one registry model: the struct holds its
-/// signature (user-defined, coerced by [`coerce`], `Volatile`) and the
-/// shared [`Scorer`]; `$method` is `score` (Float64) or `reasons` (Utf8).
-macro_rules! model_udf {
-    ($ty:ident, $sql:literal, $method:ident, $ret:expr) => {
-        #[derive(Debug)]
-        pub struct $ty {
-            signature: datafusion::logical_expr::Signature,
-            scorer: std::sync::Arc<$crate::udf::Scorer>,
-        }
-
-        impl $ty {
-            pub fn new(scorer: std::sync::Arc<$crate::udf::Scorer>) -> Self {
-                Self {
-                    signature: datafusion::logical_expr::Signature::user_defined(
-                        datafusion::logical_expr::Volatility::Volatile,
-                    ),
-                    scorer,
-                }
-            }
-        }
-
-        impl PartialEq for $ty {
-            fn eq(&self, other: &Self) -> bool {
-                self.scorer.name() == other.scorer.name()
-            }
-        }
-        impl Eq for $ty {}
-        impl std::hash::Hash for $ty {
-            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-                $sql.hash(state);
-                self.scorer.name().hash(state);
-            }
-        }
-
-        impl datafusion::logical_expr::ScalarUDFImpl for $ty {
-            fn name(&self) -> &str {
-                $sql
-            }
-            fn signature(&self) -> &datafusion::logical_expr::Signature {
-                &self.signature
-            }
-            fn return_type(
-                &self,
-                _arg_types: &[datafusion::arrow::datatypes::DataType],
-            ) -> datafusion::error::Result<datafusion::arrow::datatypes::DataType> {
-                Ok($ret)
-            }
-            fn coerce_types(
-                &self,
-                arg_types: &[datafusion::arrow::datatypes::DataType],
-            ) -> datafusion::error::Result<Vec<datafusion::arrow::datatypes::DataType>> {
-                $crate::udf::scorer::coerce($sql, arg_types, 0)
-            }
-            fn invoke_with_args(
-                &self,
-                args: datafusion::logical_expr::ScalarFunctionArgs,
-            ) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
-                self.scorer.$method($sql, &args.args, args.number_rows)
-            }
-        }
-    };
-}
-pub(crate) use model_udf;
-
 /// Scorers by model name, for `predict('name', ...)` and
 /// `model_reasons('name', ...)`, created on first use.
 #[derive(Debug)]
@@ -341,35 +276,70 @@ impl ByName {
     }
 }
 
-/// Like [`model_udf`], for functions whose first argument names the model.
-macro_rules! named_model_udf {
-    ($ty:ident, $sql:literal, $method:ident, $ret:expr) => {
+/// Where a scoring UDF finds its model: one fixed model, or the model named
+/// by the first argument.
+pub trait ModelSource: std::fmt::Debug + Send + Sync + 'static {
+    /// Leading arguments that are not model inputs.
+    const LEADING: usize;
+    /// Tells two instances apart, for DataFusion's function equality.
+    fn key(&self) -> &str;
+    fn scorer(&self, function: &str, args: &[ColumnarValue]) -> Result<Arc<Scorer>>;
+}
+
+impl ModelSource for Arc<Scorer> {
+    const LEADING: usize = 0;
+    fn key(&self) -> &str {
+        self.name()
+    }
+    fn scorer(&self, _function: &str, _args: &[ColumnarValue]) -> Result<Arc<Scorer>> {
+        Ok(Arc::clone(self))
+    }
+}
+
+impl ModelSource for ByName {
+    const LEADING: usize = 1;
+    fn key(&self) -> &str {
+        ""
+    }
+    fn scorer(&self, function: &str, args: &[ColumnarValue]) -> Result<Arc<Scorer>> {
+        self.get(function, args)
+    }
+}
+
+/// Implements a scoring UDF: the struct holds its signature (user-defined,
+/// coerced by [`coerce`], `Volatile`) and its [`ModelSource`]; `$method` is
+/// `score` (Float64) or `reasons` (Utf8).
+macro_rules! model_udf {
+    ($ty:ident, $sql:literal, $source:ty, $method:ident, $ret:expr) => {
         #[derive(Debug)]
         pub struct $ty {
             signature: datafusion::logical_expr::Signature,
-            models: $crate::udf::scorer::ByName,
+            source: $source,
         }
 
         impl $ty {
-            pub fn new(registry: $crate::ml::registry::Registry) -> Self {
+            pub fn new(source: $source) -> Self {
                 Self {
                     signature: datafusion::logical_expr::Signature::user_defined(
                         datafusion::logical_expr::Volatility::Volatile,
                     ),
-                    models: $crate::udf::scorer::ByName::new(registry),
+                    source,
                 }
             }
         }
 
         impl PartialEq for $ty {
-            fn eq(&self, _other: &Self) -> bool {
-                true
+            fn eq(&self, other: &Self) -> bool {
+                use $crate::udf::scorer::ModelSource;
+                self.source.key() == other.source.key()
             }
         }
         impl Eq for $ty {}
         impl std::hash::Hash for $ty {
             fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                use $crate::udf::scorer::ModelSource;
                 $sql.hash(state);
+                self.source.key().hash(state);
             }
         }
 
@@ -390,16 +360,19 @@ macro_rules! named_model_udf {
                 &self,
                 arg_types: &[datafusion::arrow::datatypes::DataType],
             ) -> datafusion::error::Result<Vec<datafusion::arrow::datatypes::DataType>> {
-                $crate::udf::scorer::coerce($sql, arg_types, 1)
+                use $crate::udf::scorer::ModelSource;
+                $crate::udf::scorer::coerce($sql, arg_types, <$source>::LEADING)
             }
             fn invoke_with_args(
                 &self,
                 args: datafusion::logical_expr::ScalarFunctionArgs,
             ) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
-                let scorer = self.models.get($sql, &args.args)?;
-                scorer.$method($sql, &args.args[1..], args.number_rows)
+                use $crate::udf::scorer::ModelSource;
+                let scorer = self.source.scorer($sql, &args.args)?;
+                let inputs = args.args.get(<$source>::LEADING..).unwrap_or_default();
+                scorer.$method($sql, inputs, args.number_rows)
             }
         }
     };
 }
-pub(crate) use named_model_udf;
+pub(crate) use model_udf;
