@@ -32,12 +32,15 @@ warehouse: build
 models: warehouse ## train the demo's fraud, churn and lifetime-value models when they are missing
 	"$(BIN)" train --missing
 
-run: models ## generate the demo warehouse when absent, train the models, index, answer the demo questions
+run: models ## generate the demo warehouse when absent, train the models, index, answer the README's questions
 	"$(BIN)" index
-	"$(BIN)" demo tour
-	"$(BIN)" search "ROAS of the Facebook lookalike campaigns in Germany last month"
+	"$(BIN)" ask "top 5 iOS campaigns by ROAS last month" --session demo-run
+	"$(BIN)" ask "what about Android?" --session demo-run
+	"$(BIN)" ask "which publishers had the most likely-fraudulent installs last week?"
+	"$(BIN)" ask "weekly revenue trend this quarter"
+	"$(BIN)" ask "installs by network last week, excluding organic"
+	"$(BIN)" ask "how are we doing?"
 	"$(BIN)" models list
-	"$(BIN)" sql "SELECT p.publisher_name, count(*) AS installs, round(avg(i.fraud_score), 3) AS avg_fraud_score, sum(CASE WHEN i.fraud_score >= 0.5 THEN 1 ELSE 0 END) AS flagged FROM installs i JOIN publishers p USING (publisher_id) WHERE i.install_time >= (SELECT max(install_time) FROM installs) - INTERVAL '7' DAY GROUP BY 1 ORDER BY flagged DESC LIMIT 5"
 
 check-format:
 	cargo fmt --all --check
@@ -53,7 +56,9 @@ crosscheck: build ## metric results against DuckDB on the same Parquet files
 
 test: setup check-format lint unit crosscheck ## everything CI runs
 
-eval: warehouse ## retrieval recall and semantic-cache safety on the demo warehouse
+eval: models ## answer accuracy, retrieval recall and semantic-cache safety on the demo warehouse
+	"$(BIN)" index
+	"$(BIN)" eval ask --json "$(QUARRY_DATA_DIR)/eval-ask.json"
 	"$(BIN)" eval retrieval
 	"$(BIN)" eval cache
 

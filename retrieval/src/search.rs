@@ -38,6 +38,12 @@ pub struct Hit {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     pub score: f32,
+    /// The name match's strength (0 when only the meaning matched).
+    #[serde(skip)]
+    pub lexical: f32,
+    /// Cosine similarity of the question to the item (0 when not a candidate).
+    #[serde(skip)]
+    pub vector: f32,
     pub reasons: Vec<String>,
 }
 
@@ -260,6 +266,8 @@ pub fn fuse(
                 dimension: d.dimension.clone(),
                 value: d.value.clone(),
                 score,
+                lexical: a.lexical,
+                vector: a.vector,
                 reasons: a.reasons,
             }
         })

@@ -305,11 +305,24 @@ pub fn compile(
             .find(|m| model.measures_of(m).iter().any(|x| g.measures.contains(x)))
             .cloned()
             .unwrap_or_default();
+        // Entity counts cover every row whatever the period (the warehouse
+        // contract); say so rather than let the period look applied.
+        let dated = model.entities[&g.entity].time.is_some();
+        if !dated && q.time_range.as_ref().is_some_and(|t| *t != TimeRange::All) {
+            let label = model
+                .metrics
+                .get(&metric_for_errors)
+                .map_or(metric_for_errors.clone(), |m| m.label.clone());
+            notes.push(format!(
+                "{label} counts every row of {}: it has no dates, so the period does not apply to it",
+                g.entity
+            ));
+        }
         let sub = fact_subquery(
             model,
             g,
             &q,
-            window.filter(|_| model.entities[&g.entity].time.is_some()),
+            window.filter(|_| dated),
             None,
             ctx_as_of,
             &metric_for_errors,

@@ -78,6 +78,8 @@ struct RawTime {
     column: S<String>,
     #[serde(rename = "type")]
     kind: S<String>,
+    #[serde(default)]
+    cohort: bool,
 }
 
 #[derive(Deserialize)]
@@ -541,6 +543,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 Some(TimeColumn {
                     column: t.column.as_str().to_string(),
                     kind,
+                    cohort: t.cohort,
                 })
             });
             for m in e.measures {
@@ -1071,7 +1074,8 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
         return None;
     }
     // A metric is bound to time when any of its measures lives on a fact with
-    // a time column; entity counts (campaigns) are not.
+    // an event time column; entity counts (campaigns) and cohort facts (users
+    // dated by their install) are not, so they cover every row by default.
     let bound: Vec<(String, bool)> = model
         .metric_order
         .iter()
@@ -1081,7 +1085,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                     .measures
                     .get(x)
                     .and_then(|me| model.entities.get(&me.entity))
-                    .is_some_and(|e| e.time.is_some())
+                    .is_some_and(|e| e.time.as_ref().is_some_and(|t| !t.cohort))
             });
             (m.clone(), b)
         })

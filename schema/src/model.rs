@@ -86,6 +86,10 @@ pub enum TimeKind {
 pub struct TimeColumn {
     pub column: String,
     pub kind: TimeKind,
+    /// The column dates when each row began (a user's install) rather than
+    /// an event: a period selects a cohort, and with no period named every
+    /// row counts, as for an entity count.
+    pub cohort: bool,
 }
 
 /// A many-to-one edge: each row of `from` matches at most one row of `to`,

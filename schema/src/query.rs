@@ -2,13 +2,16 @@
 //! and dimensions of the semantic model, never tables or columns, and has one
 //! canonical form so that two plans with the same meaning serialise the same
 //! (which is what makes them a safe cache key and a testable planner output).
+//! Its JSON schema is derived from the same types, so a plan written by an LLM
+//! is constrained to exactly what the compiler reads.
 
 use std::fmt;
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SemanticQuery {
     /// Metric names, in the order they should appear.
@@ -32,7 +35,7 @@ pub struct SemanticQuery {
 }
 
 /// A dimension to group by; `grain` applies to time dimensions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DimensionRef {
     pub name: String,
@@ -66,7 +69,9 @@ impl DimensionRef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeGrain {
     Day,
@@ -88,7 +93,7 @@ impl fmt::Display for TimeGrain {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     pub dimension: String,
@@ -115,7 +120,9 @@ impl Filter {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
     Eq,
@@ -147,7 +154,7 @@ impl FilterOp {
 }
 
 /// A value in a filter. Untagged so plans read naturally in JSON.
-#[derive(Debug, Clone, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, PartialOrd, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Literal {
     Bool(bool),
@@ -193,7 +200,7 @@ impl From<bool> for Literal {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     pub metric: String,
@@ -201,7 +208,9 @@ pub struct Condition {
     pub value: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CompareOp {
     Gt,
@@ -227,7 +236,7 @@ impl fmt::Display for CompareOp {
 
 /// A period, absolute or relative to the warehouse's as-of date. Ranges are
 /// whole days, both ends inclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TimeRange {
     /// `offset` days before the as-of date: 0 is today, 1 yesterday.
@@ -254,7 +263,9 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CalendarUnit {
     Week,
@@ -274,7 +285,7 @@ impl From<CalendarUnit> for TimeGrain {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Comparison {
     /// The period just before (same length; period-to-date for `current`).
@@ -289,7 +300,7 @@ pub enum Comparison {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderBy {
     /// A metric or a dimension's output column.

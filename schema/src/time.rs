@@ -157,6 +157,22 @@ pub fn previous_period(range: &TimeRange, as_of: NaiveDate) -> Result<DateRange,
             .ok_or(TimeError::OutOfRange)?;
             Ok(DateRange { start, end })
         }
+        // Whole calendar months (October, Q3, a year) compare with the
+        // same number of months before, not with as many days.
+        TimeRange::Between { start, end }
+            if *start == bucket_start(*start, TimeGrain::Month)
+                && end
+                    .succ_opt()
+                    .is_some_and(|n| n == bucket_start(n, TimeGrain::Month)) =>
+        {
+            let months =
+                (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32 + 1;
+            let from = shift(*start, TimeGrain::Month, -i64::from(months))?;
+            Ok(DateRange {
+                start: from,
+                end: start.pred_opt().ok_or(TimeError::OutOfRange)?,
+            })
+        }
         _ => {
             let n = cur.days();
             Ok(DateRange {

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry_schema::SemanticQuery;
 use quarry_schema::model::Format;
 
+mod ask;
 mod ml;
 
 use crate::config::Config;
@@ -48,6 +49,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Ask a question in plain words and get the number, a chart spec and a
+    /// sentence, or a clarifying question.
+    Ask(ask::AskArgs),
+    /// An interactive conversation: ask, follow up, ask again.
+    Chat(ask::ChatArgs),
     /// The demo warehouse: generate it, or take a tour of it.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -97,6 +103,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
+    /// Execution accuracy of answers against gold SQL, clarification and
+    /// refusal correctness, and latency, overall and per tag.
+    Ask(ask::EvalAskArgs),
     /// Recall at 5 and 10 and mean reciprocal rank of labelled items.
     Retrieval {
         #[arg(
@@ -241,6 +250,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             format,
         } => search(&cfg, question, *limit, *format).await,
+        Command::Ask(args) => ask::ask(&cfg, args).await,
+        Command::Chat(args) => ask::chat(&cfg, args).await,
+        Command::Eval(EvalCommand::Ask(args)) => ask::eval_ask(&cfg, args).await,
         Command::Eval(EvalCommand::Retrieval { file, json }) => {
             eval_retrieval(&cfg, file, json.as_deref()).await
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-pub use quarry_retrieval::RetrievalConfig;
+pub use quarry_retrieval::{RetrievalConfig, Secret};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -18,6 +18,7 @@ pub struct Config {
     pub model: ModelConfig,
     pub engine: EngineConfig,
     pub retrieval: RetrievalConfig,
+    pub llm: LlmConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -46,6 +47,104 @@ pub struct EngineConfig {
     pub target_partitions: usize,
 }
 
+/// The optional LLM planner and narrator, through any OpenAI-compatible chat
+/// endpoint. Off unless `base_url` is set: the deterministic planner and the
+/// narration templates need nothing outside the binary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// The API root that `/chat/completions` is appended to, e.g.
+    /// `https://api.openai.com/v1` or `http://localhost:11434/v1`. None: off.
+    pub base_url: Option<String>,
+    /// The model name the endpoint knows (`gpt-4o-mini`, `llama3.1`...).
+    pub model: Option<String>,
+    /// Sent as a bearer token; also `QUARRY__LLM__API_KEY`. Local servers
+    /// usually need none.
+    pub api_key: Option<Secret>,
+    /// A request taking longer than this is abandoned.
+    pub timeout_secs: u64,
+    /// How many times an invalid plan is sent back with the error before
+    /// giving up; at most 2, since each round is a full request and a model
+    /// that failed twice rarely gets it right the third time.
+    pub max_repairs: u8,
+    /// Whether the LLM words the narration (from aggregates only) when it is
+    /// configured; the templates word it otherwise.
+    pub narrate: bool,
+    /// Sampling temperature; 0 keeps plans as repeatable as the endpoint allows.
+    pub temperature: f32,
+}
+
+/// The most repair rounds `llm.max_repairs` may ask for.
+pub const MAX_LLM_REPAIRS: u8 = 2;
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: None,
+            api_key: None,
+            timeout_secs: 30,
+            max_repairs: MAX_LLM_REPAIRS,
+            narrate: true,
+            temperature: 0.0,
+        }
+    }
+}
+
+impl LlmConfig {
+    /// Whether an endpoint is configured at all.
+    pub fn enabled(&self) -> bool {
+        self.base_url.is_some()
+    }
+
+    /// Whether answers are narrated by the LLM rather than the templates.
+    pub fn narrates(&self) -> bool {
+        self.enabled() && self.narrate
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let Some(url) = &self.base_url else {
+            return Ok(());
+        };
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        if host.is_none_or(|h| h.is_empty() || h.starts_with(':'))
+            || url.contains(char::is_whitespace)
+        {
+            return Err(format!(
+                "llm.base_url \"{url}\" must be an http(s) URL with a host, such as https://api.openai.com/v1 or http://localhost:11434/v1"
+            ));
+        }
+        if self.model.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            return Err(format!(
+                "llm.model is required when llm.base_url is set ({url}); name a model the endpoint serves, such as gpt-4o-mini, or the one you loaded into llama.cpp or Ollama"
+            ));
+        }
+        if let Some(key) = &self.api_key
+            && !key.0.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(
+                "llm.api_key contains spaces or characters that cannot go in an HTTP header; copy the key again without quotes or line breaks".into(),
+            );
+        }
+        if self.timeout_secs == 0 {
+            return Err("llm.timeout_secs must be at least 1".into());
+        }
+        if self.max_repairs > MAX_LLM_REPAIRS {
+            return Err(format!(
+                "llm.max_repairs is {}; at most {MAX_LLM_REPAIRS} repair rounds are allowed, each one a full request",
+                self.max_repairs
+            ));
+        }
+        if !(0.0..=2.0).contains(&self.temperature) {
+            return Err("llm.temperature must be between 0 and 2".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -54,6 +153,7 @@ impl Default for Config {
             model: ModelConfig::default(),
             engine: EngineConfig::default(),
             retrieval: RetrievalConfig::default(),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -109,6 +209,7 @@ impl Config {
             ));
         }
         self.retrieval.validate().map_err(ConfigError::Invalid)?;
+        self.llm.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -131,6 +232,67 @@ mod tests {
         let c = Config::default();
         assert!(c.validate().is_ok());
         assert_eq!(c.warehouse_dir(), PathBuf::from(".quarry/warehouse"));
+    }
+
+    #[test]
+    fn the_llm_is_off_by_default() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(!c.llm.enabled());
+            assert!(!c.llm.narrates());
+            assert_eq!(c.llm, LlmConfig::default());
+            assert_eq!(c.llm.timeout_secs, 30);
+            assert_eq!(c.llm.max_repairs, 2);
+            assert_eq!(c.llm.temperature, 0.0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn llm_section_reads_the_key_from_the_environment_and_never_prints_it() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "q.toml",
+                "[llm]\nbase_url = \"http://localhost:11434/v1\"\nmodel = \"llama3.1\"\n",
+            )?;
+            jail.set_env("QUARRY__LLM__API_KEY", "sk-swordfish");
+            let c = Config::load(Some(Path::new("q.toml"))).map_err(|e| e.to_string())?;
+            assert!(c.llm.narrates());
+            assert_eq!(c.llm.api_key, Some(Secret("sk-swordfish".into())));
+            assert!(
+                !format!("{c:?}").contains("swordfish"),
+                "secrets never print"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn llm_settings_are_validated_with_the_key_named() {
+        let bad = |f: fn(&mut LlmConfig)| {
+            let mut c = Config::default();
+            c.llm.base_url = Some("http://localhost:8080/v1".into());
+            c.llm.model = Some("local".into());
+            f(&mut c.llm);
+            c.validate().expect_err("invalid").to_string()
+        };
+        assert!(bad(|l| l.base_url = Some("localhost:8080".into())).contains("llm.base_url"));
+        assert!(bad(|l| l.base_url = Some("ftp://x/v1".into())).contains("http(s)"));
+        assert!(bad(|l| l.base_url = Some("http:///v1".into())).contains("llm.base_url"));
+        assert!(bad(|l| l.model = None).contains("llm.model is required"));
+        assert!(bad(|l| l.model = Some(" ".into())).contains("llm.model"));
+        assert!(bad(|l| l.max_repairs = 3).contains("at most 2"));
+        assert!(bad(|l| l.timeout_secs = 0).contains("llm.timeout_secs"));
+        assert!(bad(|l| l.temperature = 3.0).contains("llm.temperature"));
+        assert!(
+            bad(|l| l.api_key = Some(Secret("sk-1\n".into()))).contains("llm.api_key"),
+            "a key that would break the header is caught here, not at request time"
+        );
+        // A model name alone does nothing: the LLM stays off.
+        let mut c = Config::default();
+        c.llm.model = Some("gpt-4o-mini".into());
+        assert!(c.validate().is_ok());
+        assert!(!c.llm.enabled());
     }
 
     #[test]

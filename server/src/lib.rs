@@ -2,10 +2,13 @@
 //! `quarry` binary's library: configuration, the query engine, the demo
 //! warehouse generator, the bridge to retrieval and the command-line front end.
 
+pub mod answer;
+pub mod ask;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod guard;
 pub mod knowledge;
 pub mod ml;
 pub mod semantic;

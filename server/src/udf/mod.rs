@@ -29,6 +29,19 @@ pub use scorer::Scorer;
 
 use crate::ml::registry::Registry;
 
+/// The SQL names of the scoring UDFs, for the guard's list of functions.
+pub fn names() -> &'static [&'static str] {
+    &[
+        "fraud_score",
+        "fraud_reasons",
+        "churn_risk",
+        "churn_reasons",
+        "ltv_predict",
+        "predict",
+        "model_reasons",
+    ]
+}
+
 /// Registers every scoring UDF on `ctx`, reading models from `registry`.
 pub fn register_all(ctx: &SessionContext, registry: &Registry) {
     let fraud = Scorer::shared(registry, "fraud");

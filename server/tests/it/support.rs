@@ -60,6 +60,13 @@ fn warehouse_with_seed(seed: u64) -> TestWarehouse {
     )
 }
 
+/// A small warehouse with the demo's seed and end date, so the question set
+/// of `eval/ask` (whose gold SQL names the demo's dates and campaigns) runs
+/// on it.
+pub fn eval_warehouse() -> TestWarehouse {
+    generated(0.05, 42, GenerateOptions::default_end_date())
+}
+
 /// The demo warehouse exactly as `make run` generates it (scale 1, seed 42,
 /// the default end date), for the model targets.
 pub fn demo_warehouse() -> TestWarehouse {

@@ -1,0 +1,997 @@
+//! The deterministic planner: a reading of the question, the conversation
+//! so far and the retrieval hits become a `SemanticQuery`, a clarifying
+//! question with concrete options, or a polite refusal. It never guesses
+//! silently: what it assumed is said in the plan's notes, and a question it
+//! understands only in part gets a question back, not a number.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use quarry_retrieval::lexical::Lexicon;
+use quarry_retrieval::{Hit, ItemKind};
+use quarry_schema::SemanticModel;
+use quarry_schema::query::{
+    CalendarUnit, Comparison, Condition, DimensionRef, Filter, FilterOp, Literal, OrderBy,
+    SemanticQuery, TimeGrain, TimeRange,
+};
+use quarry_schema::time;
+use serde::{Deserialize, Serialize};
+
+use super::read::{Item, Rank, Reader, Reading};
+use super::when::Cue;
+
+/// What the conversation holds for the next question.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Context {
+    /// The last plan answered.
+    pub last: Option<SemanticQuery>,
+    /// A clarification waiting for its answer.
+    pub pending: Option<Clarification>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Choice {
+    pub label: String,
+    pub query: SemanticQuery,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Clarification {
+    pub question: String,
+    pub options: Vec<Choice>,
+    /// What was understood so far, completed by the answer.
+    pub partial: SemanticQuery,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Refusal {
+    pub reason: String,
+    pub suggestions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Planned {
+    pub query: SemanticQuery,
+    pub confidence: f32,
+    /// The plan builds on the previous one.
+    pub followup: bool,
+    /// What the planner assumed ("\"retention\" read as D7 retention").
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Plan(Planned),
+    Clarify(Clarification),
+    Refuse(Refusal),
+}
+
+/// Below this the planner asks instead of answering.
+pub const MIN_CONFIDENCE: f32 = 0.6;
+/// A metric found by meaning alone needs this cosine similarity.
+const VECTOR_METRIC: f32 = 0.55;
+
+pub struct Planner<'a> {
+    pub model: &'a SemanticModel,
+    pub lexicon: &'a Lexicon,
+    pub value_counts: &'a BTreeMap<String, usize>,
+    pub as_of: NaiveDate,
+}
+
+/// The parts of a plan one question states.
+#[derive(Debug, Default)]
+struct Parts {
+    metrics: Vec<String>,
+    dimensions: Vec<DimensionRef>,
+    filters: Vec<Filter>,
+    conditions: Vec<Condition>,
+    time_range: Option<TimeRange>,
+    compare: Option<Comparison>,
+    order: Vec<OrderBy>,
+    limit: Option<u64>,
+    /// Dimensions whose filters the question replaces ("what about Android").
+    filtered_dims: Vec<String>,
+    notes: Vec<String>,
+    confidence: f32,
+    grain: Option<TimeGrain>,
+    trend: bool,
+}
+
+impl Planner<'_> {
+    pub fn plan(&self, question: &str, hits: &[Hit], ctx: &Context) -> Outcome {
+        let reader = Reader {
+            model: self.model,
+            lexicon: self.lexicon,
+            value_counts: self.value_counts,
+            as_of: self.as_of,
+        };
+        let r = reader.read(question, hits);
+        if r.words.is_empty() {
+            return self.refuse(
+                "That question has no words I can read. Ask about a metric, for example \"installs by network last week\".",
+            );
+        }
+        if let Some(p) = &ctx.pending
+            && let Some(k) = r.pick
+            && let Some(choice) = p.options.get(k)
+        {
+            return Outcome::Plan(Planned {
+                query: choice.query.canonical(),
+                confidence: 1.0,
+                followup: true,
+                notes: Vec::new(),
+            });
+        }
+        if looks_like_sql(&r.words) {
+            return self.refuse(
+                "That looks like SQL. Ask in plain words (\"installs by network last week\"); to run SQL yourself, use `quarry sql`.",
+            );
+        }
+        if let Some(verb) = &r.write {
+            return self.refuse(&format!(
+                "I can only read data, not change it (\"{verb}\" asks for a change). Make changes in the ad platforms or the warehouse itself; here I can show, for example, spend or ROAS by campaign."
+            ));
+        }
+        if let Some(v) = self.verified(question) {
+            return Outcome::Plan(Planned {
+                query: v,
+                confidence: 1.0,
+                followup: false,
+                notes: Vec::new(),
+            });
+        }
+        if !r.outside.is_empty() {
+            return self.refuse(&format!(
+                "This warehouse holds no data about {}. It covers the app's marketing: {}.",
+                quote_list(&r.outside),
+                self.coverage()
+            ));
+        }
+        if r.cues().any(|c| *c == Cue::Future) {
+            return self.refuse(&format!(
+                "I can only report what has happened, up to {}; I cannot forecast. The models do predict each user's next 90 days of revenue (predicted LTV) and churn risk, and a weekly trend shows where a metric is heading.",
+                self.as_of.format("%-d %B %Y")
+            ));
+        }
+
+        let mut parts = self.parts(&r, ctx);
+        let last = ctx
+            .pending
+            .as_ref()
+            .map(|p| p.partial.clone())
+            .or_else(|| ctx.last.clone());
+        let followup = last.is_some()
+            && (r.followup || parts.metrics.is_empty() || (r.also && !parts.metrics.is_empty()));
+
+        if parts.metrics.is_empty() && !followup {
+            return self.no_metric(&r, hits, parts);
+        }
+        if !r.vague_terms.is_empty() && parts.metrics.is_empty() {
+            return self.no_metric(&r, hits, parts);
+        }
+
+        let mut q = if followup {
+            let base = last.unwrap_or_default();
+            self.merge(base, &mut parts, &r)
+        } else {
+            self.fresh(&mut parts)
+        };
+        if q.metrics.is_empty() {
+            return self.no_metric(&r, hits, parts);
+        }
+        self.finish_time(&mut q, &parts);
+
+        // A count of everything ever ("users") asked about a period.
+        if let Some(c) = self.timeless_in_period(&q, &r) {
+            return Outcome::Clarify(c);
+        }
+
+        let mut confidence = parts.confidence;
+        for _ in &r.unknown {
+            confidence *= 0.7;
+        }
+        for _ in 0..r.misspellings {
+            confidence *= 0.95;
+        }
+        let q = q.canonical();
+        if confidence < MIN_CONFIDENCE {
+            let unknown = quote_list(&r.unknown);
+            return Outcome::Clarify(Clarification {
+                question: if r.unknown.is_empty() {
+                    "I am not sure I understood. Is this what you mean?".to_string()
+                } else {
+                    format!(
+                        "I don't know what {unknown} refers to in this data. Is this what you mean, without it?"
+                    )
+                },
+                options: vec![Choice {
+                    label: super::interpret::plan_summary(self.model, &q),
+                    query: q.clone(),
+                }],
+                partial: q,
+            });
+        }
+        Outcome::Plan(Planned {
+            query: q,
+            confidence,
+            followup,
+            notes: parts.notes,
+        })
+    }
+
+    /// A verified question asked word for word.
+    fn verified(&self, question: &str) -> Option<SemanticQuery> {
+        let norm = |s: &str| quarry_retrieval::lexical::normalise(s).join(" ");
+        let q = norm(question);
+        self.model
+            .verified_queries
+            .iter()
+            .find(|v| norm(&v.question) == q)
+            .map(|v| v.query.canonical())
+    }
+
+    fn coverage(&self) -> String {
+        let labels: Vec<String> = [
+            "spend",
+            "installs",
+            "revenue",
+            "roas",
+            "cpi",
+            "retention_d7",
+            "fraud_rate",
+            "predicted_ltv",
+        ]
+        .iter()
+        .filter_map(|m| self.model.metrics.get(*m))
+        .map(|m| m.label.clone())
+        .collect();
+        let labels = if labels.is_empty() {
+            self.model
+                .metric_order
+                .iter()
+                .take(8)
+                .filter_map(|m| self.model.metrics.get(m))
+                .map(|m| m.label.clone())
+                .collect()
+        } else {
+            labels
+        };
+        let dims: Vec<String> = ["network", "campaign", "publisher", "country", "platform"]
+            .iter()
+            .filter_map(|d| self.model.dimensions.get(*d))
+            .map(|d| d.label.to_lowercase())
+            .collect();
+        if dims.is_empty() {
+            labels.join(", ")
+        } else {
+            format!("{}, by {}", labels.join(", "), dims.join(", "))
+        }
+    }
+
+    fn refuse(&self, reason: &str) -> Outcome {
+        Outcome::Refuse(Refusal {
+            reason: reason.to_string(),
+            suggestions: self
+                .model
+                .verified_queries
+                .iter()
+                .take(3)
+                .map(|v| v.question.clone())
+                .collect(),
+        })
+    }
+
+    /// Everything the question itself says.
+    fn parts(&self, r: &Reading, ctx: &Context) -> Parts {
+        let mut p = Parts {
+            confidence: 1.0,
+            ..Parts::default()
+        };
+        // Metrics, and the words that name both a metric and a dimension
+        // ("campaigns": a count, or what to break down by).
+        let mut metrics: Vec<(usize, String)> = r.metrics.clone();
+        let mut dims: Vec<(usize, String)> = r.dimensions.clone();
+        let either: Vec<(usize, String, String)> = r
+            .mentions
+            .iter()
+            .filter_map(|m| match &m.item {
+                Item::Metric(name) => m.also.iter().find_map(|a| match a {
+                    Item::Dimension(d) => Some((m.span.0, name.clone(), d.clone())),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .collect();
+        let others = metrics
+            .iter()
+            .filter(|(at, _)| !either.iter().any(|(e, _, _)| e == at))
+            .count();
+        let has_context = ctx.last.is_some() || ctx.pending.is_some();
+        for (at, metric, dim) in &either {
+            let before = if *at > 0 {
+                r.words[at - 1].as_str()
+            } else {
+                ""
+            };
+            let counted = r.count_words
+                && r.words[..*at]
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .any(|w| matches!(w.as_str(), "many" | "of" | "count"));
+            let as_dimension = !counted
+                && (others > 0
+                    || matches!(before, "by" | "per" | "each" | "which" | "what" | "across")
+                    || r.ranking.is_some()
+                    || !r.thresholds.is_empty()
+                    || (has_context && !r.count_words));
+            if as_dimension {
+                metrics.retain(|(a, _)| a != at);
+                if !dims.iter().any(|(_, d)| d == dim) {
+                    dims.push((*at, dim.clone()));
+                }
+            } else {
+                let _ = metric;
+            }
+        }
+        dims.sort();
+        for (_, m) in metrics {
+            if !p.metrics.contains(&m) {
+                p.metrics.push(m);
+            }
+        }
+        // Single metric words for several metrics ("retention").
+        for (said, list) in &r.partial_metrics {
+            if list.len() == 1 {
+                p.metrics.push(list[0].clone());
+                p.confidence *= 0.85;
+                p.notes.push(format!(
+                    "read \"{said}\" as {}",
+                    self.metric_label(&list[0])
+                ));
+            }
+        }
+        for (_, d) in dims {
+            let d = DimensionRef::new(d);
+            if !p.dimensions.contains(&d) {
+                p.dimensions.push(d);
+            }
+        }
+
+        // Filters: values named, negated or not; several values of one
+        // dimension compare those segments side by side.
+        let mut by_dim: BTreeMap<(String, bool), Vec<Literal>> = BTreeMap::new();
+        let mut only: BTreeMap<String, bool> = BTreeMap::new();
+        for v in &r.values {
+            let list = by_dim.entry((v.dimension.clone(), v.negated)).or_default();
+            let lit = Literal::Str(v.value.clone());
+            if !list.contains(&lit) {
+                list.push(lit);
+            }
+            if v.only {
+                only.insert(v.dimension.clone(), true);
+            }
+        }
+        for ((dim, negated), values) in by_dim {
+            if !p.filtered_dims.contains(&dim) {
+                p.filtered_dims.push(dim.clone());
+            }
+            if negated {
+                p.filters.push(Filter::not_in(dim, values));
+            } else {
+                if values.len() > 1 && !only.contains_key(&dim) {
+                    let d = DimensionRef::new(dim.clone());
+                    if !p.dimensions.contains(&d) {
+                        p.dimensions.push(d);
+                    }
+                }
+                p.filters.push(Filter {
+                    dimension: dim,
+                    op: FilterOp::In,
+                    values,
+                });
+            }
+        }
+        for f in &r.fragments {
+            if f.negated {
+                // No "does not contain" filter exists; asking is honest.
+                p.confidence *= 0.5;
+                p.notes.push(format!(
+                    "cannot exclude {} names containing \"{}\"",
+                    self.dimension_label(&f.dimension),
+                    f.word
+                ));
+                continue;
+            }
+            p.filters.push(Filter {
+                dimension: f.dimension.clone(),
+                op: FilterOp::Contains,
+                values: vec![Literal::Str(f.word.clone())],
+            });
+            if !p.filtered_dims.contains(&f.dimension) {
+                p.filtered_dims.push(f.dimension.clone());
+            }
+        }
+
+        // Thresholds on metrics.
+        for t in &r.thresholds {
+            let Some(metric) = t.metric.clone().or_else(|| p.metrics.first().cloned()) else {
+                continue;
+            };
+            let format = self.model.metrics.get(&metric).map(|m| m.format);
+            let mut value = t.value;
+            match format {
+                Some(quarry_schema::model::Format::Percent) if t.percent || value > 1.0 => {
+                    value /= 100.0;
+                }
+                Some(quarry_schema::model::Format::Ratio) if t.percent => value /= 100.0,
+                _ => {}
+            }
+            if !p.metrics.contains(&metric) {
+                p.metrics.push(metric.clone());
+            }
+            p.conditions.push(Condition {
+                metric,
+                op: t.op,
+                value,
+            });
+        }
+
+        // Time.
+        let ranges: Vec<TimeRange> = r
+            .cues()
+            .filter_map(|c| match c {
+                Cue::Range(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        let versus = r.cues().any(|c| *c == Cue::Versus);
+        let over = r.cues().find_map(|c| match c {
+            Cue::OverPeriod(g) => Some(*g),
+            _ => None,
+        });
+        let change = r.cues().any(|c| *c == Cue::Change);
+        p.compare = r.cues().find_map(|c| match c {
+            Cue::Compare(c) => Some(c.clone()),
+            _ => None,
+        });
+        p.grain = r
+            .cues()
+            .find_map(|c| match c {
+                Cue::Grain(g) => Some(*g),
+                _ => None,
+            })
+            .or(r.grain_noun);
+        p.trend = r.cues().any(|c| *c == Cue::Trend);
+        match ranges.as_slice() {
+            [] => {}
+            [one] => p.time_range = Some(one.clone()),
+            [first, second, ..] => {
+                let prev = time::previous_period(first, self.as_of).ok();
+                let second_days = time::resolve(second, self.as_of).ok().flatten();
+                // "this month vs last month": the period before, to date
+                // when the first one is in progress.
+                if prev.is_some_and(|p| second_days.is_some_and(|s| s.start == p.start)) {
+                    p.time_range = Some(first.clone());
+                    p.compare = Some(Comparison::PreviousPeriod);
+                } else if let (Some(Some(a)), Some(b)) =
+                    (time::resolve(first, self.as_of).ok(), second_days)
+                {
+                    // Two periods side by side: one range covering both,
+                    // broken down so each shows.
+                    let start = a.start.min(b.start);
+                    let end = a.end.max(b.end);
+                    p.time_range = Some(TimeRange::Between { start, end });
+                    let whole_months = [a, b].iter().all(|x| {
+                        x.start == time::bucket_start(x.start, TimeGrain::Month)
+                            && x.end
+                                .succ_opt()
+                                .is_some_and(|n| n == time::bucket_start(n, TimeGrain::Month))
+                    });
+                    if p.grain.is_none() {
+                        p.grain = Some(if whole_months {
+                            TimeGrain::Month
+                        } else if a.days() == 7 && b.days() == 7 {
+                            TimeGrain::Week
+                        } else {
+                            TimeGrain::Day
+                        });
+                    }
+                    p.notes.push(format!(
+                        "showed {} to {} by {} so both periods can be compared",
+                        start,
+                        end,
+                        p.grain.map_or("day".to_string(), |g| g.to_string())
+                    ));
+                } else {
+                    p.time_range = Some(first.clone());
+                }
+            }
+        }
+        if let Some(g) = over {
+            match &p.time_range {
+                None => {
+                    p.time_range = Some(match g {
+                        TimeGrain::Day => TimeRange::Day { offset: 0 },
+                        TimeGrain::Week => TimeRange::Previous {
+                            unit: CalendarUnit::Week,
+                            n: 1,
+                        },
+                        TimeGrain::Month => TimeRange::Previous {
+                            unit: CalendarUnit::Month,
+                            n: 1,
+                        },
+                        TimeGrain::Quarter => TimeRange::Previous {
+                            unit: CalendarUnit::Quarter,
+                            n: 1,
+                        },
+                        TimeGrain::Year => TimeRange::Previous {
+                            unit: CalendarUnit::Year,
+                            n: 1,
+                        },
+                    });
+                    p.compare = Some(Comparison::PreviousPeriod);
+                }
+                Some(range) => {
+                    let days = time::resolve(range, self.as_of)
+                        .ok()
+                        .flatten()
+                        .map_or(i64::MAX, |d| d.days());
+                    if days > grain_days(g) {
+                        p.grain = Some(g);
+                    }
+                    p.compare = Some(Comparison::PreviousPeriod);
+                }
+            }
+        }
+        if change && p.compare.is_none() && p.grain.is_none() && !p.trend {
+            p.compare = Some(Comparison::PreviousPeriod);
+        }
+        if versus && p.compare.is_none() && ranges.len() < 2 {
+            let segments = p
+                .filters
+                .iter()
+                .any(|f| f.op == FilterOp::In && f.values.len() > 1);
+            if !segments && r.cues().any(|c| matches!(c, Cue::Compare(_))) {
+                p.compare = Some(Comparison::PreviousPeriod);
+            }
+        }
+
+        // Ranking.
+        if let Some(rk) = &r.ranking {
+            let metric = rk
+                .metric
+                .clone()
+                .or_else(|| p.metrics.first().cloned())
+                .or_else(|| {
+                    ctx.last
+                        .as_ref()
+                        .or(ctx.pending.as_ref().map(|c| &c.partial))
+                        .and_then(|q| q.metrics.first().cloned())
+                });
+            if let Some(metric) = metric {
+                let inherited = ctx
+                    .last
+                    .as_ref()
+                    .is_some_and(|q| q.metrics.contains(&metric));
+                if !(p.metrics.contains(&metric) || inherited && p.metrics.is_empty()) {
+                    p.metrics.push(metric.clone());
+                }
+                let higher = self
+                    .model
+                    .metrics
+                    .get(&metric)
+                    .is_none_or(|m| m.higher_is_better);
+                let desc = match rk.rank {
+                    Rank::High => true,
+                    Rank::Low => false,
+                    Rank::Best => higher,
+                    Rank::Worst => !higher,
+                };
+                let singular = r.mentions.iter().any(|m| {
+                    matches!(&m.item, Item::Dimension(_))
+                        || m.also.iter().any(|a| matches!(a, Item::Dimension(_)))
+                } && !m.said.to_lowercase().ends_with('s'))
+                    || r.grain_noun.is_some() && !r.words.iter().any(|w| matches!(w.as_str(), "days" | "weeks" | "months"))
+                    || r.words.windows(2).any(|w| w[0] == "which" && w[1] == "one");
+                p.order.push(OrderBy { by: metric, desc });
+                p.limit = rk.n.or(Some(if singular { 1 } else { 10 }));
+            }
+        }
+        p
+    }
+
+    /// A plan from this question alone.
+    fn fresh(&self, p: &mut Parts) -> SemanticQuery {
+        SemanticQuery {
+            metrics: std::mem::take(&mut p.metrics),
+            dimensions: std::mem::take(&mut p.dimensions),
+            filters: std::mem::take(&mut p.filters),
+            conditions: std::mem::take(&mut p.conditions),
+            time_range: p.time_range.take(),
+            compare: p.compare.take(),
+            order: std::mem::take(&mut p.order),
+            limit: p.limit.take(),
+        }
+    }
+
+    /// The previous plan, changed by what this question says.
+    fn merge(&self, mut q: SemanticQuery, p: &mut Parts, r: &Reading) -> SemanticQuery {
+        // Undo the canonical form's folding of order defaults, so a new
+        // breakdown gets its own default order.
+        if !p.metrics.is_empty() {
+            if r.also {
+                for m in p.metrics.drain(..) {
+                    if !q.metrics.contains(&m) {
+                        q.metrics.push(m);
+                    }
+                }
+            } else {
+                let old_first = q.metrics.first().cloned();
+                q.metrics = std::mem::take(&mut p.metrics);
+                // An order by a metric no longer shown follows the new one.
+                if let (Some(old), Some(new)) = (old_first, q.metrics.first().cloned()) {
+                    for o in &mut q.order {
+                        if o.by == old {
+                            o.by = new.clone();
+                        }
+                    }
+                }
+                q.conditions.retain(|c| q.metrics.contains(&c.metric));
+            }
+        }
+        let mentions_all = |dim: &str| {
+            r.words.windows(2).any(|w| {
+                matches!(w[0].as_str(), "all" | "every" | "any") && self.names_dimension(&w[1], dim)
+            })
+        };
+        q.filters.retain(|f| !mentions_all(&f.dimension));
+        // "how does that compare with Snapchat?": the new value joins the
+        // old one, side by side.
+        let comparing = r.cues().any(|c| *c == Cue::Versus)
+            || r.words
+                .iter()
+                .any(|w| matches!(w.as_str(), "compare" | "vs" | "versus"));
+        if comparing {
+            for f in &mut p.filters {
+                if f.op != FilterOp::In {
+                    continue;
+                }
+                if let Some(old) = q
+                    .filters
+                    .iter()
+                    .find(|o| o.dimension == f.dimension && o.op == FilterOp::In)
+                {
+                    for v in &old.values {
+                        if !f.values.contains(v) {
+                            f.values.push(v.clone());
+                        }
+                    }
+                    let d = DimensionRef::new(f.dimension.clone());
+                    if !q.dimensions.contains(&d) {
+                        q.dimensions.push(d);
+                    }
+                }
+            }
+        }
+        if !p.filtered_dims.is_empty() {
+            q.filters
+                .retain(|f| !p.filtered_dims.contains(&f.dimension) || r.also);
+        }
+        q.filters.append(&mut p.filters);
+        if !p.dimensions.is_empty() {
+            if r.instead {
+                q.dimensions.retain(|d| d.grain.is_some());
+            }
+            for d in p.dimensions.drain(..) {
+                if !q.dimensions.contains(&d) {
+                    q.dimensions.push(d);
+                }
+            }
+            // The ranking followed the old breakdown's rows.
+            if p.order.is_empty() {
+                q.order.retain(|o| q.metrics.contains(&o.by));
+            }
+        }
+        if p.grain.is_some() || p.trend {
+            q.dimensions.retain(|d| d.grain.is_none());
+            // "now by week instead": the time breakdown replaces the others.
+            if r.instead && p.dimensions.is_empty() {
+                q.dimensions.clear();
+                q.order.retain(|o| q.metrics.contains(&o.by));
+            }
+        }
+        for c in p.conditions.drain(..) {
+            q.conditions.retain(|x| x.metric != c.metric);
+            q.conditions.push(c);
+        }
+        if let Some(t) = p.time_range.take() {
+            q.time_range = Some(t);
+        }
+        if let Some(c) = p.compare.take() {
+            q.compare = Some(c);
+        }
+        if !p.order.is_empty() {
+            q.order = std::mem::take(&mut p.order);
+            q.limit = p.limit.take();
+        } else if let Some(l) = p.limit.take() {
+            q.limit = Some(l);
+        }
+        q
+    }
+
+    /// Grains and trends become a time breakdown sized to the period.
+    fn finish_time(&self, q: &mut SemanticQuery, p: &Parts) {
+        let grain = p.grain.or_else(|| {
+            p.trend.then(|| {
+                let days = q
+                    .time_range
+                    .as_ref()
+                    .and_then(|t| time::resolve(t, self.as_of).ok().flatten())
+                    .map_or(30, |d| d.days());
+                if days <= 31 {
+                    TimeGrain::Day
+                } else if days <= 190 {
+                    TimeGrain::Week
+                } else {
+                    TimeGrain::Month
+                }
+            })
+        });
+        if let Some(g) = grain {
+            q.dimensions.retain(|d| d.grain.is_none());
+            q.dimensions.insert(0, DimensionRef::time(g));
+            // A ranked time breakdown ("which day") keeps its ranking;
+            // otherwise time reads oldest first.
+            if q.order.is_empty() {
+                q.limit = None;
+            }
+        }
+    }
+
+    fn names_dimension(&self, word: &str, dim: &str) -> bool {
+        let Some(d) = self.model.dimensions.get(dim) else {
+            return false;
+        };
+        let w = quarry_retrieval::lexical::stem(word);
+        std::iter::once(&d.name)
+            .chain(std::iter::once(&d.label))
+            .chain(d.synonyms.iter())
+            .any(|n| quarry_retrieval::lexical::normalise(n).join(" ") == w)
+    }
+
+    /// No metric named: ask which, with options built on what was said, or
+    /// refuse when nothing in the question belongs to this data.
+    fn no_metric(&self, r: &Reading, hits: &[Hit], p: Parts) -> Outcome {
+        let mut candidates: Vec<String> = Vec::new();
+        for (_, list) in &r.vague_terms {
+            candidates.extend(list.iter().cloned());
+        }
+        for (_, list) in &r.partial_metrics {
+            candidates.extend(list.iter().cloned());
+        }
+        let mut why = String::new();
+        if let Some((term, _)) = r.vague_terms.first() {
+            why = format!("\"{term}\" can mean several metrics. ");
+        } else if let Some((said, list)) = r.partial_metrics.first()
+            && list.len() > 1
+        {
+            why = format!("\"{said}\" can mean several metrics. ");
+        }
+        if candidates.is_empty() {
+            // Meaning alone: the nearest metrics, when near enough.
+            let mut by_meaning: Vec<&Hit> = hits
+                .iter()
+                .filter(|h| h.kind == ItemKind::Metric && h.lexical == 0.0)
+                .collect();
+            by_meaning.sort_by(|a, b| b.vector.total_cmp(&a.vector));
+            if let Some(best) = by_meaning.first()
+                && best.vector >= VECTOR_METRIC
+                && r.unknown.len() <= 2
+                && by_meaning
+                    .get(1)
+                    .is_none_or(|second| best.vector - second.vector >= 0.06)
+            {
+                // Confident enough to offer it as the one reading.
+                candidates.push(best.key.clone());
+            } else {
+                candidates.extend(
+                    by_meaning
+                        .iter()
+                        .filter(|h| h.vector >= 0.35)
+                        .take(3)
+                        .map(|h| h.key.clone()),
+                );
+            }
+        }
+        let said_something = !p.dimensions.is_empty()
+            || !p.filters.is_empty()
+            || p.time_range.is_some()
+            || r.ranking.is_some()
+            || !r.vague_terms.is_empty()
+            || !r.partial_metrics.is_empty();
+        // Only general words ("how are we doing?") ask for a measure; words
+        // nothing here explains mean the question is about something else.
+        if candidates.is_empty() && !said_something && !r.unknown.is_empty() {
+            let what = if r.unknown.is_empty() {
+                String::new()
+            } else {
+                format!(" about {}", quote_list(&r.unknown))
+            };
+            return self.refuse(&format!(
+                "I could not find anything{what} in this data. It covers {}. Try for example \"installs by network last week\".",
+                self.coverage()
+            ));
+        }
+        if candidates.is_empty() {
+            for m in ["roas", "spend", "installs", "revenue"] {
+                if self.model.metrics.contains_key(m) {
+                    candidates.push(m.to_string());
+                }
+            }
+            if candidates.is_empty() {
+                candidates.extend(self.model.metric_order.iter().take(3).cloned());
+            }
+        }
+        candidates.dedup();
+        let partial = SemanticQuery {
+            metrics: Vec::new(),
+            dimensions: p.dimensions,
+            filters: p.filters,
+            conditions: p.conditions,
+            time_range: p.time_range,
+            compare: p.compare,
+            order: p.order,
+            limit: p.limit,
+        };
+        let options: Vec<Choice> = candidates
+            .iter()
+            .take(4)
+            .map(|m| {
+                let mut q = partial.clone();
+                q.metrics = vec![m.clone()];
+                for o in &mut q.order {
+                    o.by = m.clone();
+                }
+                if let Some(metric) = self.model.metrics.get(m)
+                    && r.ranking
+                        .as_ref()
+                        .is_some_and(|rk| matches!(rk.rank, Rank::Best | Rank::Worst))
+                {
+                    let best = r.ranking.as_ref().is_some_and(|rk| rk.rank == Rank::Best);
+                    for o in &mut q.order {
+                        o.desc = metric.higher_is_better == best;
+                    }
+                }
+                let q = q.canonical();
+                Choice {
+                    label: super::interpret::plan_summary(self.model, &q),
+                    query: q,
+                }
+            })
+            .collect();
+        let ask = if options.len() == 1 {
+            format!("{why}Did you mean this?")
+        } else {
+            format!("{why}Which measure do you mean?")
+        };
+        Outcome::Clarify(Clarification {
+            question: ask,
+            options,
+            partial,
+        })
+    }
+
+    /// "users last week": the count of users covers all time, so a period
+    /// suggests a different metric was meant.
+    fn timeless_in_period(&self, q: &SemanticQuery, r: &Reading) -> Option<Clarification> {
+        let explicit_range = r
+            .cues()
+            .any(|c| matches!(c, Cue::Range(t) if *t != TimeRange::All));
+        if !explicit_range || q.metrics.len() != 1 {
+            return None;
+        }
+        let m = self.model.metrics.get(&q.metrics[0])?;
+        if m.time_bound {
+            return None;
+        }
+        let words: Vec<String> = std::iter::once(m.name.clone())
+            .chain(std::iter::once(m.label.to_lowercase()))
+            .chain(m.synonyms.iter().map(|s| s.to_lowercase()))
+            .collect();
+        let related: Vec<String> = self
+            .model
+            .metric_order
+            .iter()
+            .filter_map(|n| self.model.metrics.get(n))
+            .filter(|o| o.time_bound)
+            .filter(|o| {
+                let names: Vec<String> = std::iter::once(o.label.to_lowercase())
+                    .chain(o.synonyms.iter().map(|s| s.to_lowercase()))
+                    .collect();
+                names
+                    .iter()
+                    .any(|n| n.split_whitespace().any(|w| words.iter().any(|x| x == w)))
+            })
+            .map(|o| o.name.clone())
+            .take(3)
+            .collect();
+        if related.is_empty() {
+            return None;
+        }
+        let mut options = Vec::new();
+        for name in &related {
+            let mut alt = q.clone();
+            alt.metrics = vec![name.clone()];
+            for o in &mut alt.order {
+                o.by = name.clone();
+            }
+            let alt = alt.canonical();
+            options.push(Choice {
+                label: super::interpret::plan_summary(self.model, &alt),
+                query: alt,
+            });
+        }
+        let mut all = q.clone();
+        all.time_range = None;
+        let all = all.canonical();
+        options.push(Choice {
+            label: format!(
+                "{} (all time)",
+                super::interpret::plan_summary(self.model, &all)
+            ),
+            query: all,
+        });
+        Some(Clarification {
+            question: format!(
+                "{} counts everything ever recorded, so a period does not apply to it. Which did you mean?",
+                m.label
+            ),
+            options,
+            partial: q.clone(),
+        })
+    }
+
+    fn metric_label(&self, m: &str) -> String {
+        self.model
+            .metrics
+            .get(m)
+            .map_or(m.to_string(), |x| x.label.clone())
+    }
+
+    fn dimension_label(&self, d: &str) -> String {
+        self.model
+            .dimensions
+            .get(d)
+            .map_or(d.to_string(), |x| x.label.to_lowercase())
+    }
+}
+
+/// `SELECT ... FROM ...`, `WITH x AS (...)`: a query, not a question.
+fn looks_like_sql(words: &[String]) -> bool {
+    let first = words.first().map_or("", String::as_str);
+    let has = |w: &str| words.iter().any(|x| x == w);
+    (first == "select" && has("from"))
+        || (first == "with" && has("as") && has("select"))
+        || (has("select") && has("from") && (has("where") || has("union") || has("join")))
+}
+
+fn grain_days(g: TimeGrain) -> i64 {
+    match g {
+        TimeGrain::Day => 1,
+        TimeGrain::Week => 7,
+        TimeGrain::Month => 31,
+        TimeGrain::Quarter => 92,
+        TimeGrain::Year => 366,
+    }
+}
+
+fn quote_list(words: &[String]) -> String {
+    let q: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    match q.len() {
+        0 => String::new(),
+        1 => q[0].clone(),
+        _ => format!("{} and {}", q[..q.len() - 1].join(", "), q[q.len() - 1]),
+    }
+}

@@ -1,0 +1,889 @@
+//! Reading a question: which words name metrics, dimensions and values,
+//! which say when, which rank, threshold, negate or compare, and which words
+//! nothing explains. The reading is what the question says on its own; the
+//! planner then combines it with the conversation into a plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use quarry_retrieval::lexical::{LexHit, Lexicon, MatchKind};
+use quarry_retrieval::{Hit, ItemKind};
+use quarry_schema::SemanticModel;
+use quarry_schema::query::CompareOp;
+
+use super::vocab;
+use super::when::{self, Cue, Found};
+use super::words::{Words, quantity};
+
+/// A semantic item a run of words names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Metric(String),
+    Dimension(String),
+    Value {
+        dimension: String,
+        value: String,
+    },
+    /// A glossary term, standing for the metrics it maps to.
+    Term {
+        term: String,
+        metrics: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub span: (usize, usize),
+    pub item: Item,
+    /// Other items the same words could name (a metric and a dimension
+    /// both called "campaigns").
+    pub also: Vec<Item>,
+    pub misspelled: bool,
+    pub said: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// Biggest values first, literally ("top", "highest", "most").
+    High,
+    /// Smallest first ("bottom", "lowest", "least").
+    Low,
+    /// Best first, which depends on the metric ("best CPI" is the lowest).
+    Best,
+    Worst,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    pub rank: Rank,
+    pub n: Option<u64>,
+    pub at: usize,
+    /// The metric named right after the cue ("highest ROAS", "top 5 by spend").
+    pub metric: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Threshold {
+    pub metric: Option<String>,
+    pub op: CompareOp,
+    pub value: f64,
+    pub percent: bool,
+    pub multiple: bool,
+    pub at: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValueRef {
+    pub dimension: String,
+    pub value: String,
+    pub negated: bool,
+    pub only: bool,
+    pub at: usize,
+}
+
+/// A word of a value's name that several values share ("lookalike" in a
+/// dozen campaign names): a substring filter.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    pub dimension: String,
+    pub word: String,
+    pub negated: bool,
+    pub at: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub words: Vec<String>,
+    pub mentions: Vec<Mention>,
+    /// Metrics in the order named, with their positions.
+    pub metrics: Vec<(usize, String)>,
+    /// Dimensions to break down by, in order.
+    pub dimensions: Vec<(usize, String)>,
+    pub values: Vec<ValueRef>,
+    pub fragments: Vec<Fragment>,
+    /// Glossary terms that stand for several metrics ("cohort").
+    pub vague_terms: Vec<(String, Vec<String>)>,
+    /// Metrics several of whose names share a word the question used
+    /// ("retention" for D1, D7 and D30 retention).
+    pub partial_metrics: Vec<(String, Vec<String>)>,
+    pub time: Vec<Found>,
+    pub ranking: Option<Ranking>,
+    pub thresholds: Vec<Threshold>,
+    /// A time-unit noun in a ranking ("which day had the most installs").
+    pub grain_noun: Option<quarry_schema::query::TimeGrain>,
+    /// The question asks for a count of a dimension's members ("how many
+    /// campaigns").
+    pub count_words: bool,
+    /// Words that point back at the conversation ("what about", "just",
+    /// "instead", "break it down").
+    pub followup: bool,
+    pub instead: bool,
+    pub also: bool,
+    /// The question asks to change data.
+    pub write: Option<String>,
+    /// Words naming things this warehouse does not hold.
+    pub outside: Vec<String>,
+    /// Content words nothing explains.
+    pub unknown: Vec<String>,
+    /// A number or option the user picked from a clarification ("2", "the
+    /// first one").
+    pub pick: Option<usize>,
+    pub misspellings: usize,
+}
+
+impl Reading {
+    pub fn has_metric(&self) -> bool {
+        !self.metrics.is_empty()
+    }
+
+    pub fn cues(&self) -> impl Iterator<Item = &Cue> {
+        self.time.iter().map(|f| &f.cue)
+    }
+}
+
+/// Number of distinct values the index holds per dimension: a value named
+/// in several dimensions belongs to the most general one ("organic" is an
+/// acquisition type before it is a network).
+pub fn value_counts(lexicon: &Lexicon) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for d in lexicon.docs() {
+        if d.kind == ItemKind::Value
+            && let Some(dim) = &d.dimension
+        {
+            *out.entry(dim.clone()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+pub struct Reader<'a> {
+    pub model: &'a SemanticModel,
+    pub lexicon: &'a Lexicon,
+    pub value_counts: &'a BTreeMap<String, usize>,
+    pub as_of: chrono::NaiveDate,
+}
+
+impl Reader<'_> {
+    pub fn read(&self, question: &str, hits: &[Hit]) -> Reading {
+        let w = Words::new(question);
+        let mut r = Reading {
+            words: w.low.clone(),
+            ..Reading::default()
+        };
+        if w.is_empty() {
+            return r;
+        }
+        r.pick = pick(&w);
+        r.write = write_intent(&w);
+        let all = self.lexicon.matches(&w.text);
+        let mut claimed = vec![false; w.len()];
+        r.mentions = self.mentions(&w, &all, &mut claimed);
+        r.misspellings = r.mentions.iter().filter(|m| m.misspelled).count();
+        let free: Vec<bool> = claimed.iter().map(|c| !c).collect();
+        r.time = when::find(&w.low, &free, self.as_of);
+        for f in &r.time {
+            for c in &mut claimed[f.span.0..f.span.1.min(w.len())] {
+                *c = true;
+            }
+        }
+        // A word that starts several metrics' names ("retention" for D1, D7
+        // and D30 retention) names none of them for sure.
+        let docs = self.lexicon.docs();
+        let mut partial: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
+        for h in &all {
+            if h.kind == MatchKind::Prefix
+                && let Some(d) = docs.get(h.doc)
+                && d.kind == ItemKind::Metric
+                && !claimed[h.span.0..h.span.1.min(w.len())].iter().any(|c| *c)
+                && !vocab::is_filler(&w.low[h.span.0])
+            {
+                let list = partial.entry(h.span).or_default();
+                if !list.contains(&d.key) {
+                    list.push(d.key.clone());
+                }
+            }
+        }
+        for ((a, b), metrics) in partial {
+            if claimed[a..b.min(w.len())].iter().any(|c| *c) {
+                continue;
+            }
+            for c in &mut claimed[a..b.min(w.len())] {
+                *c = true;
+            }
+            r.partial_metrics
+                .push((w.raw[a..b.min(w.len())].join(" "), metrics));
+        }
+        self.structure(&w, &mut r, &mut claimed);
+        self.fragments(&w, &all, &mut r, &mut claimed);
+        let _ = hits;
+        // What is left: filler, or words nothing explains.
+        for (i, word) in w.low.iter().enumerate() {
+            if claimed[i] {
+                continue;
+            }
+            if vocab::OUTSIDE.contains(&word.as_str())
+                || vocab::OUTSIDE.contains(&quarry_retrieval::lexical::stem(word).as_str())
+            {
+                r.outside.push(word.clone());
+            } else if !vocab::is_filler(word) && quantity(word).is_none() {
+                r.unknown.push(w.raw[i].clone());
+            }
+        }
+        r
+    }
+
+    /// Names the lexicon matched outright, one item per run of words.
+    fn mentions(&self, w: &Words, all: &[LexHit], claimed: &mut [bool]) -> Vec<Mention> {
+        let docs = self.lexicon.docs();
+        let mut firm: Vec<&LexHit> = all
+            .iter()
+            .filter(|h| {
+                matches!(h.kind, MatchKind::Exact | MatchKind::Misspelling)
+                    && !h.nested
+                    && docs
+                        .get(h.doc)
+                        .is_some_and(|d| d.kind != ItemKind::VerifiedQuery)
+            })
+            .collect();
+        // Longer names first; exact before misspelt.
+        firm.sort_by(|a, b| {
+            (b.span.1 - b.span.0)
+                .cmp(&(a.span.1 - a.span.0))
+                .then(a.kind.cmp(&b.kind))
+                .then(a.span.0.cmp(&b.span.0))
+        });
+        let mut groups: Vec<((usize, usize), Vec<&LexHit>)> = Vec::new();
+        for h in firm {
+            if let Some(g) = groups.iter_mut().find(|(s, _)| *s == h.span) {
+                // A misspelling never competes with an exact name.
+                if g.1.first().is_some_and(|f| f.kind == h.kind) {
+                    g.1.push(h);
+                }
+                continue;
+            }
+            let (a, b) = h.span;
+            if claimed[a..b.min(claimed.len())].iter().any(|c| *c) {
+                continue;
+            }
+            // Misspellings of short words are too often real words
+            // ("spent" is not "spend" misspelt when the metric is named).
+            if h.kind == MatchKind::Misspelling && vocab::is_filler(&w.low[a]) && b - a == 1 {
+                continue;
+            }
+            let end = b.min(claimed.len());
+            for c in &mut claimed[a..end] {
+                *c = true;
+            }
+            groups.push((h.span, vec![h]));
+        }
+        groups.sort_by_key(|(s, _)| s.0);
+        let named_dims: BTreeSet<String> = groups
+            .iter()
+            .flat_map(|(_, hs)| hs.iter())
+            .filter_map(|h| {
+                let d = docs.get(h.doc)?;
+                (d.kind == ItemKind::Dimension).then(|| d.key.clone())
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (span, hs) in groups {
+            let mut items: Vec<Item> = Vec::new();
+            for h in &hs {
+                let Some(d) = docs.get(h.doc) else { continue };
+                let item = match d.kind {
+                    ItemKind::Metric => Item::Metric(d.key.clone()),
+                    ItemKind::Dimension => Item::Dimension(d.key.clone()),
+                    ItemKind::Value => match (&d.dimension, &d.value) {
+                        (Some(dim), Some(v)) => Item::Value {
+                            dimension: dim.clone(),
+                            value: v.clone(),
+                        },
+                        _ => continue,
+                    },
+                    ItemKind::Glossary => Item::Term {
+                        term: d.key.clone(),
+                        metrics: d
+                            .maps_to
+                            .iter()
+                            .filter_map(|m| m.strip_prefix("metric:"))
+                            .map(str::to_string)
+                            .collect(),
+                    },
+                    ItemKind::VerifiedQuery => continue,
+                };
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+            let cue_before = span.0 > 0
+                && (vocab::is_negation(w, span.0 - 1)
+                    || matches!(w.at(span.0 - 1), "only" | "just" | "non" | "excluding"));
+            let item = if cue_before {
+                items
+                    .iter()
+                    .find(|i| matches!(i, Item::Value { .. }))
+                    .cloned()
+                    .or_else(|| self.choose(&items, &named_dims))
+            } else {
+                self.choose(&items, &named_dims)
+            };
+            let Some(item) = item else {
+                continue;
+            };
+            let also = items.iter().filter(|i| **i != item).cloned().collect();
+            out.push(Mention {
+                span,
+                item,
+                also,
+                misspelled: hs.iter().all(|h| h.kind == MatchKind::Misspelling),
+                said: w.raw[span.0..span.1.min(w.raw.len())].join(" "),
+            });
+        }
+        out
+    }
+
+    /// Which of the items a run of words names is meant.
+    fn choose(&self, items: &[Item], named_dims: &BTreeSet<String>) -> Option<Item> {
+        let real: Vec<&Item> = items
+            .iter()
+            .filter(|i| !matches!(i, Item::Term { .. }))
+            .collect();
+        if real.is_empty() {
+            return items.first().cloned();
+        }
+        // A value whose dimension the question names wins ("objective
+        // installs"), then a metric, then a dimension, then other values,
+        // the most general dimension first.
+        if let Some(v) = real
+            .iter()
+            .find(|i| matches!(i, Item::Value { dimension, .. } if named_dims.contains(dimension)))
+        {
+            return Some((*v).clone());
+        }
+        if let Some(m) = real.iter().find(|i| matches!(i, Item::Metric(_))) {
+            return Some((*m).clone());
+        }
+        if let Some(d) = real.iter().find(|i| matches!(i, Item::Dimension(_))) {
+            return Some((*d).clone());
+        }
+        real.iter()
+            .min_by_key(|i| match i {
+                Item::Value { dimension, .. } => {
+                    self.value_counts.get(dimension).copied().unwrap_or(0)
+                }
+                _ => usize::MAX,
+            })
+            .map(|i| (*i).clone())
+    }
+
+    /// Rankings, thresholds, negations, follow-up cues, and the roles of the
+    /// named items.
+    fn structure(&self, w: &Words, r: &mut Reading, claimed: &mut [bool]) {
+        let n = w.len();
+        let mark = |claimed: &mut [bool], a: usize, b: usize| {
+            for c in &mut claimed[a..b.min(n)] {
+                *c = true;
+            }
+        };
+        let metric_at = |i: usize, r: &Reading| -> Option<String> {
+            r.mentions.iter().find_map(|m| match &m.item {
+                Item::Metric(name) if m.span.0 == i => Some(name.clone()),
+                Item::Term { metrics, .. } if m.span.0 == i && metrics.len() == 1 => {
+                    metrics.first().cloned()
+                }
+                _ => None,
+            })
+        };
+
+        // Rankings: "top 5", "5 best", "the worst", "highest".
+        for i in 0..n {
+            if claimed[i] {
+                continue;
+            }
+            let Some(rank) = vocab::rank(w.at(i)) else {
+                continue;
+            };
+            // "at least" and "at most" are thresholds, not rankings.
+            if i > 0 && w.at(i - 1) == "at" {
+                continue;
+            }
+            // "the most installs" ranks; "most of" does not.
+            if w.at(i + 1) == "of" {
+                continue;
+            }
+            let mut used = (i, i + 1);
+            let mut count = None;
+            if let Some(k) = when::number(w.at(i + 1)).filter(|_| !claimed_at(claimed, i + 1)) {
+                count = Some(u64::from(k));
+                used.1 = i + 2;
+            } else if i > 0
+                && !claimed[i - 1]
+                && let Some(k) = when::number(w.at(i - 1)).filter(|k| *k > 1)
+            {
+                count = Some(u64::from(k));
+                used.0 = i - 1;
+            }
+            // "highest ROAS", "top 5 campaigns by spend".
+            let mut metric = metric_at(used.1, r);
+            if metric.is_none() {
+                for j in used.1..(used.1 + 5).min(n) {
+                    if w.at(j) == "by"
+                        && let Some(m) = metric_at(j + 1, r)
+                    {
+                        metric = Some(m);
+                        break;
+                    }
+                }
+            }
+            if metric.is_none() && w.at(used.1) == "in" {
+                metric = metric_at(used.1 + 1, r);
+            }
+            // "which 3 networks have the lowest CPI": the count sits before
+            // the thing ranked.
+            if count.is_none() {
+                count = r.mentions.iter().find_map(|m| {
+                    let named_dim = matches!(m.item, Item::Dimension(_))
+                        || m.also.iter().any(|a| matches!(a, Item::Dimension(_)));
+                    let k = m.span.0.checked_sub(1)?;
+                    if !named_dim || claimed_at(claimed, k) {
+                        return None;
+                    }
+                    let n = when::number(w.at(k))
+                        .filter(|n| *n > 1 && !matches!(w.at(k), "a" | "an"))?;
+                    claimed[k] = true;
+                    Some(u64::from(n))
+                });
+            }
+            if r.ranking.is_none() {
+                r.ranking = Some(Ranking {
+                    rank,
+                    n: count,
+                    at: i,
+                    metric,
+                });
+            }
+            mark(claimed, used.0, used.1);
+        }
+        // "first 3", "3 most": a count next to a ranking word was taken above.
+
+        // Thresholds: "ROAS above 3x", "more than 1000 installs",
+        // "CPI under $3", "at least 2%".
+        let mut i = 0;
+        while i < n {
+            if claimed[i] {
+                i += 1;
+                continue;
+            }
+            let Some((op, len)) = comparator(w, i) else {
+                i += 1;
+                continue;
+            };
+            let mut j = i + len;
+            let mut money = false;
+            if w.at(j) == "usd" {
+                money = true;
+                j += 1;
+            }
+            let Some((value, multiple)) = quantity(w.at(j)) else {
+                i += 1;
+                continue;
+            };
+            let mut end = j + 1;
+            let mut percent = false;
+            if matches!(w.at(end), "percent" | "pct") {
+                percent = true;
+                end += 1;
+            } else if matches!(w.at(end), "usd" | "dollars" | "dollar" | "bucks") {
+                money = true;
+                end += 1;
+            } else if w.at(end) == "x" || w.at(end) == "times" {
+                end += 1;
+            }
+            let _ = money;
+            // The metric named right after the number ("more than 1000
+            // installs"), else the nearest one before the comparison.
+            let after = metric_at(end, r);
+            let metric = after.clone().or_else(|| {
+                r.mentions
+                    .iter()
+                    .filter(|m| m.span.1 <= i)
+                    .rev()
+                    .find_map(|m| match &m.item {
+                        Item::Metric(name) => Some(name.clone()),
+                        _ => None,
+                    })
+            });
+            r.thresholds.push(Threshold {
+                metric,
+                op,
+                value,
+                percent,
+                multiple: multiple || matches!(w.at(j + 1), "x" | "times"),
+                at: i,
+            });
+            mark(claimed, i, end);
+            i = end;
+        }
+
+        // Roles of the named items.
+        let negators: Vec<usize> = (0..n)
+            .filter(|&i| !claimed[i] && vocab::is_negation(w, i))
+            .collect();
+        let onlys: Vec<usize> = (0..n)
+            .filter(|&i| !claimed[i] && matches!(w.at(i), "only" | "just" | "solely"))
+            .collect();
+        for &i in negators.iter().chain(onlys.iter()) {
+            mark(claimed, i, i + 1);
+            // "other than", "apart from", "all but".
+            if matches!(w.at(i + 1), "than" | "from" | "for" | "including") {
+                mark(claimed, i + 1, i + 2);
+            }
+        }
+        let mentions = r.mentions.clone();
+        for (k, m) in mentions.iter().enumerate() {
+            match &m.item {
+                Item::Metric(name) => r.metrics.push((m.span.0, name.clone())),
+                Item::Term { term, metrics } => match metrics.len() {
+                    0 => {}
+                    1 => r.metrics.push((m.span.0, metrics[0].clone())),
+                    _ => r.vague_terms.push((term.clone(), metrics.clone())),
+                },
+                Item::Dimension(d) => {
+                    // "platform iOS", "iOS platform": the dimension only
+                    // says what the value is.
+                    let labels_value = mentions.iter().enumerate().any(|(j, o)| {
+                        j != k
+                            && matches!(&o.item, Item::Value { dimension, .. } if dimension == d)
+                            && (o.span.0 == m.span.1
+                                || o.span.1 == m.span.0
+                                || (o.span.0 == m.span.1 + 1
+                                    && matches!(w.at(m.span.1), "is" | "equals" | "of" | "for")))
+                    });
+                    // "iOS campaigns", "lookalike campaigns": the noun names
+                    // the population the values select, unless something
+                    // asks for one row per member ("by", "each", a ranking).
+                    let after_value = m.span.0 > 0
+                        && mentions
+                            .iter()
+                            .any(|o| o.span.1 == m.span.0 && matches!(o.item, Item::Value { .. }));
+                    let per = m.span.0 > 0
+                        && matches!(
+                            w.at(m.span.0 - 1),
+                            "by" | "per" | "each" | "every" | "across" | "which" | "what"
+                        );
+                    let population = after_value && !per;
+                    if !labels_value && !population && !r.dimensions.iter().any(|(_, x)| x == d) {
+                        r.dimensions.push((m.span.0, d.clone()));
+                    }
+                }
+                Item::Value { dimension, value } => {
+                    let negated = scope(&negators, m.span.0, w, &mentions, claimed);
+                    let only = scope(&onlys, m.span.0, w, &mentions, claimed);
+                    r.values.push(ValueRef {
+                        dimension: dimension.clone(),
+                        value: value.clone(),
+                        negated,
+                        only,
+                        at: m.span.0,
+                    });
+                }
+            }
+        }
+        // A count of a dimension's members: "how many campaigns".
+        r.count_words = (0..n).any(|i| {
+            (w.at(i) == "how" && w.at(i + 1) == "many")
+                || (w.at(i) == "number" && w.at(i + 1) == "of")
+                || w.at(i) == "count"
+        });
+        for i in 0..n {
+            if claimed[i] {
+                continue;
+            }
+            let word = w.at(i);
+            if r.ranking.is_some()
+                && r.grain_noun.is_none()
+                && let Some(g) = vocab::grain_noun(word)
+            {
+                r.grain_noun = Some(g);
+                mark(claimed, i, i + 1);
+                continue;
+            }
+            if vocab::FOLLOWUP.contains(&word) || (i == 0 && vocab::FOLLOWUP_START.contains(&word))
+            {
+                r.followup = true;
+                mark(claimed, i, i + 1);
+            }
+            if matches!(word, "instead" | "rather") {
+                r.instead = true;
+                r.followup = true;
+                mark(claimed, i, i + 1);
+            }
+            if matches!(word, "also" | "too" | "add" | "plus")
+                || (word == "as" && w.at(i + 1) == "well")
+            {
+                r.also = true;
+                mark(claimed, i, i + 1);
+            }
+        }
+        if matches!(
+            (w.at(0), w.at(1)),
+            ("what", "about") | ("how", "about") | ("and", _) | ("same", _) | ("now", _)
+        ) || (w.at(0) == "break" && matches!(w.at(1), "it" | "this" | "that" | "down"))
+            || (w.at(0) == "drill" && w.at(1) == "into")
+        {
+            r.followup = true;
+        }
+    }
+
+    /// Single words of longer value names ("lookalike"), when several
+    /// values share them and nothing else explains the word.
+    fn fragments(&self, w: &Words, all: &[LexHit], r: &mut Reading, claimed: &mut [bool]) {
+        let docs = self.lexicon.docs();
+        let mut by_word: BTreeMap<(usize, String), Vec<&str>> = BTreeMap::new();
+        for h in all {
+            if h.kind != MatchKind::Word || h.span.1 - h.span.0 != 1 || claimed[h.span.0] {
+                continue;
+            }
+            let Some(d) = docs.get(h.doc) else { continue };
+            if d.kind != ItemKind::Value || vocab::is_filler(&w.low[h.span.0]) {
+                continue;
+            }
+            if let Some(dim) = &d.dimension {
+                by_word
+                    .entry((h.span.0, dim.clone()))
+                    .or_default()
+                    .push(d.value.as_deref().unwrap_or(""));
+            }
+        }
+        let negators: Vec<usize> = (0..w.len()).filter(|&i| vocab::is_negation(w, i)).collect();
+        let mut taken = BTreeSet::new();
+        for ((at, dimension), values) in by_word {
+            if !taken.insert(at) {
+                continue;
+            }
+            let word = w.raw[at].clone();
+            let dim_named = r.mentions.iter().any(|m| {
+                matches!(&m.item, Item::Dimension(d) if *d == dimension)
+                    || m.also
+                        .iter()
+                        .any(|a| matches!(a, Item::Dimension(d) if *d == dimension))
+            });
+            if !dim_named && !word.chars().next().is_some_and(char::is_uppercase) {
+                continue;
+            }
+            if values.len() == 1 {
+                // One value holds the word: it names that value.
+                let negated = negators.iter().any(|&n| n < at && at - n <= 3);
+                r.values.push(ValueRef {
+                    dimension,
+                    value: values[0].to_string(),
+                    negated,
+                    only: false,
+                    at,
+                });
+            } else {
+                let negated = negators.iter().any(|&n| n < at && at - n <= 3);
+                r.fragments.push(Fragment {
+                    dimension,
+                    word,
+                    negated,
+                    at,
+                });
+            }
+            claimed[at] = true;
+        }
+    }
+}
+
+fn claimed_at(claimed: &[bool], i: usize) -> bool {
+    claimed.get(i).copied().unwrap_or(true)
+}
+
+/// Whether a cue word (a negation, "only") governs the value at `at`: it
+/// comes before it with only other values, commas and "and"/"or" between.
+fn scope(cues: &[usize], at: usize, w: &Words, mentions: &[Mention], claimed: &[bool]) -> bool {
+    cues.iter().any(|&c| {
+        if c >= at {
+            return false;
+        }
+        (c + 1..at).all(|j| {
+            matches!(
+                w.at(j),
+                "and"
+                    | "or"
+                    | "nor"
+                    | "the"
+                    | "than"
+                    | "from"
+                    | "for"
+                    | "in"
+                    | "on"
+                    | "any"
+                    | "out"
+                    | "of"
+                    | "including"
+                    | "count"
+                    | "counting"
+                    | "all"
+                    | "traffic"
+                    | "users"
+            ) || mentions
+                .iter()
+                .any(|m| m.span.0 <= j && j < m.span.1 && matches!(m.item, Item::Value { .. }))
+                || (claimed_at(claimed, j) && vocab::is_negation(w, j))
+        })
+    })
+}
+
+/// A comparison word or phrase at `i` and how many words it takes.
+fn comparator(w: &Words, i: usize) -> Option<(CompareOp, usize)> {
+    let a = w.at(i);
+    let b = w.at(i + 1);
+    let c = w.at(i + 2);
+    Some(match (a, b, c) {
+        ("at", "least", _) | ("no", "less", "than") | ("not", "less", "than") => {
+            (CompareOp::Gte, if a == "at" { 2 } else { 3 })
+        }
+        ("at", "most", _) | ("no", "more", "than") | ("not", "more", "than") => {
+            (CompareOp::Lte, if a == "at" { 2 } else { 3 })
+        }
+        ("more" | "greater" | "higher" | "bigger" | "larger", "than", _) => (CompareOp::Gt, 2),
+        ("less" | "fewer" | "lower" | "smaller", "than", _) => (CompareOp::Lt, 2),
+        ("above" | "over" | "exceeding" | "exceeds" | "exceed" | "gt" | "beyond", _, _) => {
+            (CompareOp::Gt, 1)
+        }
+        ("below" | "under" | "lt" | "beneath", _, _) => (CompareOp::Lt, 1),
+        ("gte", _, _) => (CompareOp::Gte, 1),
+        ("lte", _, _) => (CompareOp::Lte, 1),
+        ("min" | "minimum", "of", _) => (CompareOp::Gte, 2),
+        ("max" | "maximum", "of", _) => (CompareOp::Lte, 2),
+        ("equals" | "equal", "to", _) => (CompareOp::Eq, 2),
+        ("equals", _, _) => (CompareOp::Eq, 1),
+        _ => return None,
+    })
+}
+
+/// "1", "2", "the first", "option 2", "the second one": a choice among
+/// offered options, counted from 0.
+fn pick(w: &Words) -> Option<usize> {
+    let content: Vec<&str> = w
+        .low
+        .iter()
+        .map(String::as_str)
+        .filter(|x| {
+            !matches!(
+                *x,
+                "the"
+                    | "option"
+                    | "one"
+                    | "number"
+                    | "please"
+                    | "pick"
+                    | "choose"
+                    | "i"
+                    | "mean"
+                    | "meant"
+                    | "no"
+                    | "nr"
+            )
+        })
+        .collect();
+    if content.len() != 1 {
+        return None;
+    }
+    let k = match content[0] {
+        "1" | "first" | "1st" | "a" => 0,
+        "2" | "second" | "2nd" | "b" => 1,
+        "3" | "third" | "3rd" | "c" => 2,
+        "4" | "fourth" | "4th" | "d" => 3,
+        _ => return None,
+    };
+    Some(k)
+}
+
+/// A request to change data: an imperative write verb aimed at something.
+fn write_intent(w: &Words) -> Option<String> {
+    let mut i = 0;
+    // Skip politeness: "please", "can you", "could you please", "i want to".
+    while i < w.len()
+        && matches!(
+            w.at(i),
+            "please"
+                | "can"
+                | "could"
+                | "would"
+                | "will"
+                | "you"
+                | "i"
+                | "we"
+                | "want"
+                | "need"
+                | "to"
+                | "let"
+                | "lets"
+                | "us"
+                | "go"
+                | "ahead"
+                | "and"
+                | "kindly"
+                | "just"
+                | "quickly"
+                | "hey"
+                | "hi"
+                | "quarry"
+                | "should"
+        )
+    {
+        i += 1;
+    }
+    let verb = w.at(i);
+    let object = w.at(i + 1);
+    let sql_verb = matches!(
+        verb,
+        "delete" | "drop" | "truncate" | "insert" | "update" | "alter" | "create" | "grant"
+    ) && matches!(
+        object,
+        "table"
+            | "from"
+            | "into"
+            | "database"
+            | "schema"
+            | "view"
+            | "index"
+            | "all"
+            | "the"
+            | "every"
+    );
+    if sql_verb {
+        return Some(verb.to_string());
+    }
+    let imperative = vocab::WRITE_VERBS.contains(&verb)
+        && (vocab::WRITE_OBJECTS.contains(&object)
+            || w.low[i + 1..]
+                .iter()
+                .any(|x| vocab::WRITE_OBJECTS.contains(&x.as_str()))
+                && matches!(
+                    object,
+                    "the"
+                        | "all"
+                        | "our"
+                        | "my"
+                        | "this"
+                        | "that"
+                        | "these"
+                        | "those"
+                        | "every"
+                        | "each"
+                        | "a"
+                ));
+    if imperative {
+        return Some(verb.to_string());
+    }
+    // "delete ..." or "drop table" anywhere.
+    (0..w.len())
+        .find(|&j| {
+            matches!(w.at(j), "delete" | "truncate" | "insert")
+                || (w.at(j) == "drop" && matches!(w.at(j + 1), "table" | "database" | "view"))
+                || (w.at(j) == "update" && w.at(j + 2) == "set")
+        })
+        .map(|j| w.at(j).to_string())
+}

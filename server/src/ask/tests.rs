@@ -1,0 +1,313 @@
+//! Planner tests on the demo model with a fixed lexicon of values: the
+//! plans are asserted whole, so a change in reading shows as a diff.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use quarry_retrieval::docs::{model_documents, value_documents};
+use quarry_retrieval::lexical::Lexicon;
+use quarry_schema::SemanticModel;
+use quarry_schema::query::*;
+
+use super::plan::{Context, Outcome, Planner};
+use super::read::value_counts;
+
+struct Fixture {
+    model: SemanticModel,
+    lexicon: Lexicon,
+    counts: BTreeMap<String, usize>,
+}
+
+fn fixture() -> Fixture {
+    let model = quarry_schema::demo_model::load().unwrap();
+    let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut put = |d: &str, v: &[&str]| {
+        values.insert(d.into(), v.iter().map(|s| s.to_string()).collect());
+    };
+    put(
+        "network",
+        &[
+            "Facebook",
+            "Google",
+            "TikTok",
+            "Snapchat",
+            "AppLovin",
+            "Unity Ads",
+            "ironSource",
+            "Apple Search Ads",
+            "Organic",
+        ],
+    );
+    put("platform", &["iOS", "Android"]);
+    put(
+        "country",
+        &["US", "DE", "GB", "FR", "JP", "BR", "IN", "KR", "CA", "AU"],
+    );
+    put("acquisition", &["paid", "organic"]);
+    put("objective", &["installs", "purchases", "retention"]);
+    put("creative_format", &["video", "image", "playable", "native"]);
+    put(
+        "campaign",
+        &[
+            "Facebook_iOS_US_Lookalike",
+            "Facebook_Android_DE_Lookalike",
+            "Google_Android_US_UAC",
+            "TikTok_iOS_JP_Broad",
+        ],
+    );
+    let mut docs = model_documents(&model);
+    docs.extend(value_documents(&model, &values));
+    let lexicon = Lexicon::new(docs);
+    let counts = value_counts(&lexicon);
+    Fixture {
+        model,
+        lexicon,
+        counts,
+    }
+}
+
+impl Fixture {
+    fn planner(&self) -> Planner<'_> {
+        Planner {
+            model: &self.model,
+            lexicon: &self.lexicon,
+            value_counts: &self.counts,
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 18).unwrap(),
+        }
+    }
+
+    fn outcome(&self, q: &str, ctx: &Context) -> Outcome {
+        self.planner().plan(q, &[], ctx)
+    }
+
+    fn plan(&self, q: &str) -> SemanticQuery {
+        self.plan_in(q, &Context::default())
+    }
+
+    fn plan_in(&self, q: &str, ctx: &Context) -> SemanticQuery {
+        match self.outcome(q, ctx) {
+            Outcome::Plan(p) => p.query,
+            other => panic!("{q}: expected a plan, got {other:?}"),
+        }
+    }
+
+    /// Asks the questions in turn, each answered with its plan.
+    fn chain(&self, qs: &[&str]) -> Vec<SemanticQuery> {
+        let mut ctx = Context::default();
+        let mut out = Vec::new();
+        for q in qs {
+            let p = self.plan_in(q, &ctx);
+            ctx.last = Some(p.clone());
+            out.push(p);
+        }
+        out
+    }
+}
+
+fn q(json: &str) -> SemanticQuery {
+    serde_json::from_str::<SemanticQuery>(json)
+        .unwrap()
+        .canonical()
+}
+
+#[test]
+fn rankings_filters_and_periods() {
+    let f = fixture();
+    assert_eq!(
+        f.plan("Top 5 iOS campaigns by ROAS last month"),
+        q(r#"{"metrics":["roas"],"dimensions":[{"name":"campaign"}],
+              "filters":[{"dimension":"platform","op":"in","values":["iOS"]}],
+              "time_range":{"kind":"previous","unit":"month"},
+              "order":[{"by":"roas","desc":true}],"limit":5}"#)
+    );
+    assert_eq!(
+        f.plan("which 3 networks have the lowest cost per install in the last 30 days"),
+        q(r#"{"metrics":["cpi"],"dimensions":[{"name":"network"}],
+              "time_range":{"kind":"last_n_days","n":30},
+              "order":[{"by":"cpi","desc":false}],"limit":3}"#)
+    );
+    // Best CPI is the lowest.
+    assert_eq!(
+        f.plan("best 3 networks by CPI last week"),
+        q(r#"{"metrics":["cpi"],"dimensions":[{"name":"network"}],
+              "time_range":{"kind":"previous","unit":"week"},
+              "order":[{"by":"cpi","desc":false}],"limit":3}"#)
+    );
+    assert_eq!(
+        f.plan("which day had the most installs last week"),
+        q(
+            r#"{"metrics":["installs"],"dimensions":[{"name":"date","grain":"day"}],
+              "time_range":{"kind":"previous","unit":"week"},
+              "order":[{"by":"installs","desc":true}],"limit":1}"#
+        )
+    );
+}
+
+#[test]
+fn negation_thresholds_and_segments() {
+    let f = fixture();
+    assert_eq!(
+        f.plan("installs by network last week excluding Google and TikTok"),
+        q(
+            r#"{"metrics":["installs"],"dimensions":[{"name":"network"}],
+              "filters":[{"dimension":"network","op":"not_in","values":["Google","TikTok"]}],
+              "time_range":{"kind":"previous","unit":"week"}}"#
+        )
+    );
+    assert_eq!(
+        f.plan("networks with ROAS above 3x in Q3"),
+        q(r#"{"metrics":["roas"],"dimensions":[{"name":"network"}],
+              "conditions":[{"metric":"roas","op":"gt","value":3.0}],
+              "time_range":{"kind":"between","start":"2026-07-01","end":"2026-09-30"}}"#)
+    );
+    assert_eq!(
+        f.plan("countries with CTR under 2% last month"),
+        q(r#"{"metrics":["ctr"],"dimensions":[{"name":"country"}],
+              "conditions":[{"metric":"ctr","op":"lt","value":0.02}],
+              "time_range":{"kind":"previous","unit":"month"}}"#)
+    );
+    assert_eq!(
+        f.plan("compare iOS to Android spend last month"),
+        q(r#"{"metrics":["spend"],"dimensions":[{"name":"platform"}],
+              "filters":[{"dimension":"platform","op":"in","values":["Android","iOS"]}],
+              "time_range":{"kind":"previous","unit":"month"}}"#)
+    );
+    assert_eq!(
+        f.plan("spend on lookalike campaigns last month"),
+        q(r#"{"metrics":["spend"],"dimensions":[{"name":"campaign"}],
+              "filters":[{"dimension":"campaign","op":"contains","values":["lookalike"]}],
+              "time_range":{"kind":"previous","unit":"month"}}"#)
+    );
+}
+
+#[test]
+fn comparisons_and_trends() {
+    let f = fixture();
+    assert_eq!(
+        f.plan("spend this month vs last month"),
+        q(
+            r#"{"metrics":["spend"],"time_range":{"kind":"current","unit":"month"},
+              "compare":{"kind":"previous_period"}}"#
+        )
+    );
+    assert_eq!(
+        f.plan("ROAS in October vs September"),
+        q(
+            r#"{"metrics":["roas"],"time_range":{"kind":"between","start":"2026-10-01","end":"2026-10-31"},
+              "compare":{"kind":"previous_period"}}"#
+        )
+    );
+    assert_eq!(
+        f.plan("installs week over week"),
+        q(
+            r#"{"metrics":["installs"],"time_range":{"kind":"previous","unit":"week"},
+              "compare":{"kind":"previous_period"}}"#
+        )
+    );
+    assert_eq!(
+        f.plan("weekly revenue trend this quarter"),
+        q(
+            r#"{"metrics":["revenue"],"dimensions":[{"name":"date","grain":"week"}],
+              "time_range":{"kind":"current","unit":"quarter"}}"#
+        )
+    );
+    assert_eq!(
+        f.plan("installs over the last 2 weeks by day"),
+        q(
+            r#"{"metrics":["installs"],"dimensions":[{"name":"date","grain":"day"}],
+              "time_range":{"kind":"last_n_days","n":14}}"#
+        )
+    );
+}
+
+#[test]
+fn follow_ups_build_on_the_last_plan() {
+    let f = fixture();
+    let plans = f.chain(&[
+        "Top 5 iOS campaigns by ROAS last month",
+        "what about Android?",
+        "and last week?",
+        "break it down by country",
+    ]);
+    assert_eq!(
+        plans[1],
+        q(r#"{"metrics":["roas"],"dimensions":[{"name":"campaign"}],
+              "filters":[{"dimension":"platform","op":"in","values":["Android"]}],
+              "time_range":{"kind":"previous","unit":"month"},
+              "order":[{"by":"roas","desc":true}],"limit":5}"#)
+    );
+    assert_eq!(
+        plans[2].time_range,
+        Some(TimeRange::Previous {
+            unit: CalendarUnit::Week,
+            n: 1
+        })
+    );
+    assert!(plans[3].dimensions.contains(&DimensionRef::new("country")));
+    let plans = f.chain(&["installs by network last week", "just iOS", "now by week"]);
+    assert_eq!(
+        plans[1].filters,
+        vec![Filter {
+            dimension: "platform".into(),
+            op: FilterOp::In,
+            values: vec![Literal::Str("iOS".into())]
+        }]
+    );
+    assert!(
+        plans[2]
+            .dimensions
+            .contains(&DimensionRef::time(TimeGrain::Week))
+    );
+}
+
+#[test]
+fn misspellings_are_read() {
+    let f = fixture();
+    assert_eq!(f.plan("roass by campaign last month").metrics, vec!["roas"]);
+    assert_eq!(
+        f.plan("instals on andriod yesterday").filters[0].values,
+        vec![Literal::Str("Android".into())]
+    );
+}
+
+#[test]
+fn honest_limits() {
+    let f = fixture();
+    let ctx = Context::default();
+    for q in [
+        "how are we doing?",
+        "retention by network last month",
+        "show me performance by channel",
+    ] {
+        assert!(
+            matches!(f.outcome(q, &ctx), Outcome::Clarify(ref c) if (2..=4).contains(&c.options.len())),
+            "{q}: {:?}",
+            f.outcome(q, &ctx)
+        );
+    }
+    for q in [
+        "what's the weather in Berlin tomorrow",
+        "what are our employees' salaries",
+        "delete the TikTok campaigns",
+        "drop table installs",
+        "set the budget of Facebook_iOS_US_Lookalike to 500",
+        "what will revenue be next month",
+    ] {
+        assert!(
+            matches!(f.outcome(q, &ctx), Outcome::Refuse(_)),
+            "{q}: {:?}",
+            f.outcome(q, &ctx)
+        );
+    }
+    // An answer to a clarification by its number.
+    let Outcome::Clarify(c) = f.outcome("retention by network last month", &ctx) else {
+        panic!("expected a clarification");
+    };
+    let ctx = Context {
+        last: None,
+        pending: Some(c.clone()),
+    };
+    assert_eq!(f.plan_in("2", &ctx), c.options[1].query);
+}

@@ -1,0 +1,131 @@
+//! The words of a question, prepared for planning: symbols that carry
+//! meaning ("$3", "2%", ">=", "1,000", "10k") are spelled out before the
+//! question is split, so that the planner and the lexicon see the same
+//! words at the same positions.
+
+use quarry_retrieval::lexical::tokens;
+
+use super::when::mark_dates;
+
+#[derive(Debug, Clone)]
+pub struct Words {
+    /// The question as the lexicon is asked about it.
+    pub text: String,
+    /// The words as written.
+    pub raw: Vec<String>,
+    /// Lower case.
+    pub low: Vec<String>,
+}
+
+impl Words {
+    pub fn new(question: &str) -> Self {
+        let text = spell_symbols(&mark_dates(question));
+        let raw = tokens(&text);
+        let low = raw.iter().map(|t| t.to_lowercase()).collect();
+        Self { text, raw, low }
+    }
+
+    pub fn len(&self) -> usize {
+        self.low.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.low.is_empty()
+    }
+
+    /// The lower-case word at `i`, or "" past the end.
+    pub fn at(&self, i: usize) -> &str {
+        self.low.get(i).map_or("", String::as_str)
+    }
+}
+
+/// `$3` -> `usd 3`, `2%` -> `2 percent`, `>=` -> `gte`, `1,000` -> `1000`,
+/// `non-organic` -> `non organic`.
+fn spell_symbols(q: &str) -> String {
+    let chars: Vec<char> = q.chars().collect();
+    let mut out = String::with_capacity(q.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+        match c {
+            ',' if prev.is_some_and(|p| p.is_ascii_digit())
+                && chars.get(i + 1..i + 4).is_some_and(|s| {
+                    s.iter().all(char::is_ascii_digit)
+                        && chars.get(i + 4).is_none_or(|c| !c.is_ascii_digit())
+                }) => {}
+            '$' | '€' | '£' => out.push_str(" usd "),
+            '%' => out.push_str(" percent "),
+            '>' if next == Some('=') => {
+                out.push_str(" gte ");
+                i += 1;
+            }
+            '<' if next == Some('=') => {
+                out.push_str(" lte ");
+                i += 1;
+            }
+            '>' => out.push_str(" gt "),
+            '<' => out.push_str(" lt "),
+            '=' => out.push_str(" equals "),
+            '&' => out.push_str(" and "),
+            '+' if prev.is_some_and(|p| p.is_ascii_digit()) => out.push('+'),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A number as written, with its unit: `3`, `3.5`, `10k` (10,000),
+/// `1.5m`, `3x`. Returns the value and whether it was written as a multiple.
+pub fn quantity(w: &str) -> Option<(f64, bool)> {
+    if let Ok(x) = w.parse::<f64>() {
+        return x.is_finite().then_some((x, false));
+    }
+    let digits: String = w
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    if digits.is_empty() {
+        return None;
+    }
+    let x: f64 = digits.parse().ok()?;
+    match &w[digits.len()..] {
+        "k" => Some((x * 1e3, false)),
+        "m" | "mm" | "mn" => Some((x * 1e6, false)),
+        "x" => Some((x, true)),
+        "usd" | "dollars" => Some((x, false)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn symbols_become_words() {
+        assert_eq!(
+            Words::new("CPI under $3 and CTR >= 2%").low,
+            [
+                "cpi", "under", "usd", "3", "and", "ctr", "gte", "2", "percent"
+            ]
+        );
+        assert_eq!(
+            Words::new("more than 1,000 installs").low,
+            ["more", "than", "1000", "installs"]
+        );
+        assert_eq!(Words::new("non-organic").low, ["non", "organic"]);
+        assert_eq!(Words::new("ROAS above 2.5x").low, ["roas", "above", "2.5x"]);
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(quantity("10k"), Some((10_000.0, false)));
+        assert_eq!(quantity("2.5x"), Some((2.5, true)));
+        assert_eq!(quantity("q3"), None);
+        assert_eq!(quantity("30"), Some((30.0, false)));
+    }
+}
