@@ -87,16 +87,12 @@ pub fn suggest(query: &SemanticQuery, model: &SemanticModel) -> Vec<String> {
     let candidates = breakdowns(model, &names, &used, &pinned, grain.is_some());
     let mut out: Vec<String> = Vec::new();
 
+    let broken_down =
+        |d: &str| sentence(&[adjective, &what, "by", &label(model, d), &scope, &when]);
+
     // A breakdown not used yet (over time: one with few values).
     if let Some(d) = candidates.first() {
-        out.push(sentence(&[
-            adjective,
-            &what,
-            "by",
-            &label(model, d),
-            &scope,
-            &when,
-        ]));
+        out.push(broken_down(d));
     }
     // The same question against an earlier period.
     if over_time && !matches!(q.time_range, Some(TimeRange::All)) {
@@ -135,14 +131,7 @@ pub fn suggest(query: &SemanticQuery, model: &SemanticModel) -> Vec<String> {
         out.push(sentence(&[adjective, &parts, &by_used, &scope, &when]));
     }
     if let Some(d) = candidates.get(1) {
-        out.push(sentence(&[
-            adjective,
-            &what,
-            "by",
-            &label(model, d),
-            &scope,
-            &when,
-        ]));
+        out.push(broken_down(d));
     }
 
     let mut seen = Vec::new();

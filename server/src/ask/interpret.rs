@@ -2,7 +2,7 @@
 //! iOS only, 1-31 October 2026, top 5"), so a user can see at a glance
 //! whether the question was understood.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use quarry_schema::SemanticModel;
 use quarry_schema::compile::{CompiledQuery, describe_range};
 use quarry_schema::query::{CompareOp, Comparison, FilterOp, SemanticQuery};
@@ -168,15 +168,15 @@ pub fn interpretation(model: &SemanticModel, c: &CompiledQuery) -> String {
     parts.join(", ")
 }
 
-#[allow(dead_code)]
-fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+    use chrono::NaiveDate;
+
+    fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
 
     #[test]
     fn dates_read_naturally() {

@@ -15,7 +15,6 @@ pub mod vocab;
 pub mod when;
 pub mod words;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -387,11 +386,6 @@ impl Asker {
         r.semantic_query = Some(p.query.clone());
         r.suggestions = crate::answer::suggest::suggest(&p.query, &self.ws.model);
         r
-    }
-
-    /// Value counts for the planner, for callers outside `ask`.
-    pub fn value_counts(&self) -> BTreeMap<String, usize> {
-        read::value_counts(&self.knowledge.retriever.lexicon())
     }
 }
 

@@ -106,7 +106,7 @@ impl Planner<'_> {
             value_counts: self.value_counts,
             as_of: self.as_of,
         };
-        let r = reader.read(question, hits);
+        let r = reader.read(question);
         if r.words.is_empty() {
             return self.refuse(
                 "That question has no words I can read. Ask about a metric, for example \"installs by network last week\".",
@@ -292,12 +292,12 @@ impl Planner<'_> {
         // ("campaigns": a count, or what to break down by).
         let mut metrics: Vec<(usize, String)> = r.metrics.clone();
         let mut dims: Vec<(usize, String)> = r.dimensions.clone();
-        let either: Vec<(usize, String, String)> = r
+        let either: Vec<(usize, String)> = r
             .mentions
             .iter()
             .filter_map(|m| match &m.item {
-                Item::Metric(name) => m.also.iter().find_map(|a| match a {
-                    Item::Dimension(d) => Some((m.span.0, name.clone(), d.clone())),
+                Item::Metric(_) => m.also.iter().find_map(|a| match a {
+                    Item::Dimension(d) => Some((m.span.0, d.clone())),
                     _ => None,
                 }),
                 _ => None,
@@ -305,10 +305,10 @@ impl Planner<'_> {
             .collect();
         let others = metrics
             .iter()
-            .filter(|(at, _)| !either.iter().any(|(e, _, _)| e == at))
+            .filter(|(at, _)| !either.iter().any(|(e, _)| e == at))
             .count();
         let has_context = ctx.last.is_some() || ctx.pending.is_some();
-        for (at, metric, dim) in &either {
+        for (at, dim) in &either {
             let before = if *at > 0 {
                 r.words[at - 1].as_str()
             } else {
@@ -331,8 +331,6 @@ impl Planner<'_> {
                 if !dims.iter().any(|(_, d)| d == dim) {
                     dims.push((*at, dim.clone()));
                 }
-            } else {
-                let _ = metric;
             }
         }
         dims.sort();
@@ -446,7 +444,6 @@ impl Planner<'_> {
                 _ => None,
             })
             .collect();
-        let versus = r.cues().any(|c| *c == Cue::Versus);
         let over = r.cues().find_map(|c| match c {
             Cue::OverPeriod(g) => Some(*g),
             _ => None,
@@ -547,15 +544,6 @@ impl Planner<'_> {
         }
         if change && p.compare.is_none() && p.grain.is_none() && !p.trend {
             p.compare = Some(Comparison::PreviousPeriod);
-        }
-        if versus && p.compare.is_none() && ranges.len() < 2 {
-            let segments = p
-                .filters
-                .iter()
-                .any(|f| f.op == FilterOp::In && f.values.len() > 1);
-            if !segments && r.cues().any(|c| matches!(c, Cue::Compare(_))) {
-                p.compare = Some(Comparison::PreviousPeriod);
-            }
         }
 
         // Ranking.
@@ -917,12 +905,34 @@ impl Planner<'_> {
             .map(|o| o.name.clone())
             .take(3)
             .collect();
-        if related.is_empty() {
-            return None;
-        }
+        // Nothing shares its name ("campaigns yesterday"): offer the main
+        // measures for the period, per member when a dimension shares the
+        // metric's name.
+        let (related, per) = if related.is_empty() {
+            let stem = quarry_retrieval::lexical::stem;
+            let per = self
+                .model
+                .dimensions
+                .keys()
+                .find(|d| stem(d) == stem(&m.name))
+                .cloned();
+            let headline = ["spend", "installs", "roas"]
+                .iter()
+                .filter(|h| self.model.metrics.contains_key(**h))
+                .map(|h| h.to_string())
+                .collect();
+            (headline, per)
+        } else {
+            (related, None)
+        };
         let mut options = Vec::new();
         for name in &related {
             let mut alt = q.clone();
+            if let Some(d) = &per
+                && !alt.dimensions.iter().any(|x| x.name == *d)
+            {
+                alt.dimensions.push(DimensionRef::new(d.clone()));
+            }
             alt.metrics = vec![name.clone()];
             for o in &mut alt.order {
                 o.by = name.clone();

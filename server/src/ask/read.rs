@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use quarry_retrieval::ItemKind;
 use quarry_retrieval::lexical::{LexHit, Lexicon, MatchKind};
-use quarry_retrieval::{Hit, ItemKind};
 use quarry_schema::SemanticModel;
 use quarry_schema::query::CompareOp;
 
@@ -163,7 +163,7 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    pub fn read(&self, question: &str, hits: &[Hit]) -> Reading {
+    pub fn read(&self, question: &str) -> Reading {
         let w = Words::new(question);
         let mut r = Reading {
             words: w.low.clone(),
@@ -214,7 +214,6 @@ impl Reader<'_> {
         }
         self.structure(&w, &mut r, &mut claimed);
         self.fragments(&w, &all, &mut r, &mut claimed);
-        let _ = hits;
         // What is left: filler, or words nothing explains.
         for (i, word) in w.low.iter().enumerate() {
             if claimed[i] {
@@ -314,15 +313,34 @@ impl Reader<'_> {
                     items.push(item);
                 }
             }
+            // After a negation or "only", or paired with a value of the same
+            // dimension ("paid vs organic"), a word that also names a metric
+            // names the value.
             let cue_before = span.0 > 0
                 && (vocab::is_negation(w, span.0 - 1)
                     || matches!(w.at(span.0 - 1), "only" | "just" | "non" | "excluding"));
-            let item = if cue_before {
+            let paired = (span.0 >= 2
+                && matches!(w.at(span.0 - 1), "vs" | "versus" | "and" | "or"))
+            .then(|| out.last())
+            .flatten()
+            .and_then(|prev: &Mention| match &prev.item {
+                Item::Value { dimension, .. } if prev.span.1 + 1 == span.0 => {
+                    Some(dimension.clone())
+                }
+                _ => None,
+            });
+            let value_of = |dim: Option<&String>| {
                 items
                     .iter()
-                    .find(|i| matches!(i, Item::Value { .. }))
+                    .find(|i| {
+                        matches!(i, Item::Value { dimension, .. } if dim.is_none_or(|d| d == dimension))
+                    })
                     .cloned()
-                    .or_else(|| self.choose(&items, &named_dims))
+            };
+            let item = if paired.is_some() {
+                value_of(paired.as_ref()).or_else(|| self.choose(&items, &named_dims))
+            } else if cue_before {
+                value_of(None).or_else(|| self.choose(&items, &named_dims))
             } else {
                 self.choose(&items, &named_dims)
             };
@@ -386,6 +404,13 @@ impl Reader<'_> {
         };
         let metric_at = |i: usize, r: &Reading| -> Option<String> {
             r.mentions.iter().find_map(|m| match &m.item {
+                // "top 5 campaigns by spend": a word that also names a
+                // dimension is what is ranked, not the measure.
+                Item::Metric(_)
+                    if m.span.0 == i && m.also.iter().any(|a| matches!(a, Item::Dimension(_))) =>
+                {
+                    None
+                }
                 Item::Metric(name) if m.span.0 == i => Some(name.clone()),
                 Item::Term { metrics, .. } if m.span.0 == i && metrics.len() == 1 => {
                     metrics.first().cloned()
@@ -478,9 +503,7 @@ impl Reader<'_> {
                 continue;
             };
             let mut j = i + len;
-            let mut money = false;
             if w.at(j) == "usd" {
-                money = true;
                 j += 1;
             }
             let Some((value, multiple)) = quantity(w.at(j)) else {
@@ -492,13 +515,12 @@ impl Reader<'_> {
             if matches!(w.at(end), "percent" | "pct") {
                 percent = true;
                 end += 1;
-            } else if matches!(w.at(end), "usd" | "dollars" | "dollar" | "bucks") {
-                money = true;
-                end += 1;
-            } else if w.at(end) == "x" || w.at(end) == "times" {
+            } else if matches!(
+                w.at(end),
+                "usd" | "dollars" | "dollar" | "bucks" | "x" | "times"
+            ) {
                 end += 1;
             }
-            let _ = money;
             // The metric named right after the number ("more than 1000
             // installs"), else the nearest one before the comparison.
             let after = metric_at(end, r);
@@ -541,7 +563,22 @@ impl Reader<'_> {
         let mentions = r.mentions.clone();
         for (k, m) in mentions.iter().enumerate() {
             match &m.item {
-                Item::Metric(name) => r.metrics.push((m.span.0, name.clone())),
+                Item::Metric(name) => {
+                    // "paid users", "iOS users": a count of everything ever,
+                    // named right after a value, is the population the
+                    // value selects, unless the question asks for a count.
+                    let timeless = self.model.metrics.get(name).is_some_and(|x| !x.time_bound);
+                    let after_value = mentions
+                        .iter()
+                        .any(|o| o.span.1 == m.span.0 && matches!(o.item, Item::Value { .. }));
+                    let counted = (0..m.span.0).any(|i| {
+                        (w.at(i) == "how" && w.at(i + 1) == "many")
+                            || (w.at(i) == "number" && w.at(i + 1) == "of")
+                    });
+                    if !(timeless && after_value && !counted) {
+                        r.metrics.push((m.span.0, name.clone()));
+                    }
+                }
                 Item::Term { term, metrics } => match metrics.len() {
                     0 => {}
                     1 => r.metrics.push((m.span.0, metrics[0].clone())),

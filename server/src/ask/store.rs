@@ -78,24 +78,23 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
+        let set_up = |conn: &Connection| -> rusqlite::Result<()> {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            Ok(())
+        };
         let conn = Connection::open(path).map_err(|e| fail(&e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(&e))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| fail(&e))?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| fail(&e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| fail(&e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        set_up(&conn).map_err(|e| fail(&e))?;
+        Self::with_schema(conn).map_err(|e| fail(&e))
     }
 
     /// A store that lives as long as the process (evaluation runs).
     pub fn in_memory() -> Result<Self, StoreError> {
-        let conn = Connection::open_in_memory()?;
+        Ok(Self::with_schema(Connection::open_in_memory()?)?)
+    }
+
+    fn with_schema(conn: Connection) -> rusqlite::Result<Self> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self {

@@ -135,6 +135,21 @@ fn rankings_filters_and_periods() {
               "time_range":{"kind":"previous","unit":"week"},
               "order":[{"by":"cpi","desc":false}],"limit":3}"#)
     );
+    // The ranked noun is not the measure, even where it names a count too.
+    assert_eq!(
+        f.plan("Top 5 campaigns by spend this month"),
+        q(r#"{"metrics":["spend"],"dimensions":[{"name":"campaign"}],
+              "time_range":{"kind":"current","unit":"month"},
+              "order":[{"by":"spend","desc":true}],"limit":5}"#)
+    );
+    assert_eq!(
+        f.plan("revenue from paid vs organic users last month"),
+        q(
+            r#"{"metrics":["revenue"],"dimensions":[{"name":"acquisition"}],
+              "filters":[{"dimension":"acquisition","op":"in","values":["organic","paid"]}],
+              "time_range":{"kind":"previous","unit":"month"}}"#
+        )
+    );
     assert_eq!(
         f.plan("which day had the most installs last week"),
         q(
@@ -280,6 +295,8 @@ fn honest_limits() {
         "how are we doing?",
         "retention by network last month",
         "show me performance by channel",
+        "top publishers this month",
+        "how did the campaign do yesterday?",
     ] {
         assert!(
             matches!(f.outcome(q, &ctx), Outcome::Clarify(ref c) if (2..=4).contains(&c.options.len())),

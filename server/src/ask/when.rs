@@ -443,14 +443,12 @@ fn phrase(s: &Scan, i: usize) -> Option<(Cue, usize)> {
     if (w1 == "over" || w1 == "on")
         && let Some(g) = grain_word(w).filter(|_| w2 == w)
     {
-        {
-            let cue = if g == TimeGrain::Year {
-                Cue::Compare(Comparison::SamePeriodLastYear)
-            } else {
-                Cue::OverPeriod(g)
-            };
-            return Some((cue, 3));
-        }
+        let cue = if g == TimeGrain::Year {
+            Cue::Compare(Comparison::SamePeriodLastYear)
+        } else {
+            Cue::OverPeriod(g)
+        };
+        return Some((cue, 3));
     }
     match (w, w1, w2) {
         ("same", "period", "last") if w3 == "year" => {
@@ -564,35 +562,20 @@ fn phrase(s: &Scan, i: usize) -> Option<(Cue, usize)> {
             if let Some(n) = number(a).filter(|_| a != "a" && a != "an") {
                 // "the last 3 full months": whole calendar units.
                 let full = matches!(s.at(j + 2), "full" | "complete" | "whole" | "calendar");
-                let b = if full { s.at(j + 3) } else { s.at(j + 2) };
-                if full && let Some(u) = unit(b) {
-                    return Some((
-                        Cue::Range(TimeRange::Previous {
-                            unit: u,
-                            n: n.max(1),
-                        }),
-                        j + 4 - i,
-                    ));
-                }
+                let b = s.at(j + 2 + usize::from(full));
+                let used = j + 3 + usize::from(full) - i;
+                let n = n.max(1);
                 if is_day(b) {
-                    return Some((Cue::Range(TimeRange::LastNDays { n: n.max(1) }), j + 3 - i));
+                    return Some((Cue::Range(TimeRange::LastNDays { n }), used));
                 }
                 // "the last 2 weeks" is read as the last 14 days, the way
-                // it is said; months and longer stay calendar units.
-                if unit(b) == Some(CalendarUnit::Week) {
-                    return Some((
-                        Cue::Range(TimeRange::LastNDays { n: 7 * n.max(1) }),
-                        j + 3 - i,
-                    ));
-                }
-                if let Some(u) = unit(b) {
-                    return Some((
-                        Cue::Range(TimeRange::Previous {
-                            unit: u,
-                            n: n.max(1),
-                        }),
-                        j + 3 - i,
-                    ));
+                // it is said; full weeks, months and longer are calendar units.
+                match unit(b) {
+                    Some(CalendarUnit::Week) if !full => {
+                        return Some((Cue::Range(TimeRange::LastNDays { n: 7 * n }), used));
+                    }
+                    Some(u) => return Some((Cue::Range(TimeRange::Previous { unit: u, n }), used)),
+                    None => {}
                 }
             }
             if let Some(u) = unit(a) {
@@ -638,40 +621,15 @@ fn phrase(s: &Scan, i: usize) -> Option<(Cue, usize)> {
     {
         return Some((Cue::Range(TimeRange::Current { unit: u }), 3));
     }
-    match w {
-        "wtd" => {
-            return Some((
-                Cue::Range(TimeRange::Current {
-                    unit: CalendarUnit::Week,
-                }),
-                1,
-            ));
-        }
-        "mtd" => {
-            return Some((
-                Cue::Range(TimeRange::Current {
-                    unit: CalendarUnit::Month,
-                }),
-                1,
-            ));
-        }
-        "qtd" => {
-            return Some((
-                Cue::Range(TimeRange::Current {
-                    unit: CalendarUnit::Quarter,
-                }),
-                1,
-            ));
-        }
-        "ytd" => {
-            return Some((
-                Cue::Range(TimeRange::Current {
-                    unit: CalendarUnit::Year,
-                }),
-                1,
-            ));
-        }
-        _ => {}
+    let to_date = match w {
+        "wtd" => Some(CalendarUnit::Week),
+        "mtd" => Some(CalendarUnit::Month),
+        "qtd" => Some(CalendarUnit::Quarter),
+        "ytd" => Some(CalendarUnit::Year),
+        _ => None,
+    };
+    if let Some(unit) = to_date {
+        return Some((Cue::Range(TimeRange::Current { unit }), 1));
     }
     // "all time", "ever", "since launch", "to date".
     if (w == "all" && matches!(w1, "time" | "history"))
@@ -727,8 +685,6 @@ fn phrase(s: &Scan, i: usize) -> Option<(Cue, usize)> {
                     (a_start == a_end).then_some((x, x, 1))
                 })
             {
-                // "Oct 5 to 12": a bare day after a dated start.
-                let _ = b_start;
                 return Some((range(a_start.min(b_start), a_end.max(b_end)), k + 1 + m - i));
             }
             if j > i && w == "from" {

@@ -69,7 +69,6 @@ fn spell_symbols(q: &str) -> String {
             '<' => out.push_str(" lt "),
             '=' => out.push_str(" equals "),
             '&' => out.push_str(" and "),
-            '+' if prev.is_some_and(|p| p.is_ascii_digit()) => out.push('+'),
             _ => out.push(c),
         }
         i += 1;

@@ -16,17 +16,6 @@ use quarry_schema::{CompileContext, SemanticModel, SemanticQuery, compile};
 
 const ROW_LIMIT: u64 = 1000;
 
-/// The scoring UDFs the engine registers (server/src/udf).
-const UDFS: [&str; 7] = [
-    "fraud_score",
-    "fraud_reasons",
-    "churn_risk",
-    "churn_reasons",
-    "ltv_predict",
-    "predict",
-    "model_reasons",
-];
-
 fn model() -> SemanticModel {
     quarry_schema::demo_model::load().expect("demo model")
 }
@@ -37,7 +26,7 @@ fn demo_guard(model: &SemanticModel) -> Guard {
     Guard::from_model(
         model,
         ["installs", "user_metrics"].map(String::from),
-        UDFS.map(String::from),
+        quarry::udf::names().iter().map(|s| s.to_string()),
         ROW_LIMIT,
     )
 }
