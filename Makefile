@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 42
 BIN := $(CARGO_TARGET_DIR)/debug/quarry
 
-.PHONY: help setup build warehouse models run test lint check-format unit crosscheck eval bench clean
+.PHONY: help setup setup-test demo build warehouse models run test test-build lint check-format unit crosscheck eval bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,11 @@ warehouse: build
 models: warehouse ## train the demo's fraud, churn and lifetime-value models when they are missing
 	"$(BIN)" train --missing
 
-run: models ## generate the demo warehouse when absent, train the models, index, answer the README's questions
+run: models ## generate the demo warehouse when absent, train the models, index, start the web chat and API
+	"$(BIN)" index
+	"$(BIN)" serve
+
+demo: models ## answer the README's questions on the command line
 	"$(BIN)" index
 	"$(BIN)" ask "top 5 iOS campaigns by ROAS last month" --session demo-run
 	"$(BIN)" ask "what about Android?" --session demo-run
@@ -54,7 +58,17 @@ unit:
 crosscheck: build ## metric results against DuckDB on the same Parquet files
 	@eval/crosscheck/run.sh "$(BIN)"
 
-test: setup check-format lint unit crosscheck ## everything CI runs
+# Tests, benches and the binary in one build: dev-dependencies switch on a few
+# extra features of shared crates, and building everything together resolves
+# them once, so the engine is compiled once rather than once per feature set.
+test-build:
+	cargo build --workspace --all-targets
+
+setup-test:
+	@scripts/setup.sh test
+
+test: setup-test check-format lint test-build unit ## everything CI runs
+	@eval/crosscheck/run.sh "$(BIN)"
 
 eval: models ## answer accuracy, retrieval recall and semantic-cache safety on the demo warehouse
 	"$(BIN)" index

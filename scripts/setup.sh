@@ -46,7 +46,7 @@ web="$data/web"
 if ! cmp -s web/package-lock.json "$web/.installed-lock" 2>/dev/null \
    || [ ! -f "$web/node_modules/vega-lite/build/vega-lite-schema.json" ]; then
   if ! command -v npm >/dev/null 2>&1; then
-    echo "setup: npm is missing, so the chart libraries cannot be installed. Install Node.js 18 or newer with npm (apt-get install nodejs npm, or https://nodejs.org), then run make again." >&2
+    echo "setup: npm is missing, so the chart libraries cannot be installed. Install Node.js 20 or newer with npm (apt-get install nodejs npm, or https://nodejs.org), then run make again." >&2
     exit 1
   fi
   echo "setup: installing vega, vega-lite and vega-embed from npm into $web"
@@ -54,5 +54,21 @@ if ! cmp -s web/package-lock.json "$web/.installed-lock" 2>/dev/null \
   cp web/package.json web/package-lock.json "$web/"
   npm ci --prefix "$web" --prefer-offline --no-audit --no-fund --loglevel=error
   cp web/package-lock.json "$web/.installed-lock"
+fi
+# Only for `make test` (setup.sh test): headless Chromium for the web chat's browser test, from Debian's packages
+# (playwright-core drives it; Playwright's own browser downloads are not
+# used, since they come from outside the package registries).
+if [ "${1:-}" = "test" ] && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium from Debian's packages (once, for the browser test)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; then
+      apt-get update -q >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null \
+        || { echo "setup: apt-get install chromium failed; install it yourself (sudo apt-get install chromium) or set CHROMIUM to a Chromium binary" >&2; exit 1; }
+    fi
+  else
+    echo "setup: Chromium is missing; the browser test needs it. Install it (sudo apt-get install chromium) or set CHROMIUM to a Chromium or Chrome binary, then run make again." >&2
+    exit 1
+  fi
 fi
 # --- end web ------------------------------------------------------------------

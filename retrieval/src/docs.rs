@@ -198,31 +198,36 @@ pub fn model_documents(model: &SemanticModel) -> Vec<Document> {
         });
     }
     for v in &model.verified_queries {
-        let mut maps_to: Vec<String> = v
-            .query
-            .metrics
-            .iter()
-            .map(|m| format!("metric:{m}"))
-            .collect();
-        maps_to.extend(
-            v.query
-                .dimensions
-                .iter()
-                .map(|d| format!("dimension:{}", d.name)),
-        );
-        out.push(Document {
-            kind: ItemKind::VerifiedQuery,
-            key: v.question.clone(),
-            label: v.question.clone(),
-            dimension: None,
-            value: None,
-            text: v.question.clone(),
-            names: vec![v.question.clone()],
-            exact_case: Vec::new(),
-            maps_to,
-        });
+        out.push(verified_document(&v.question, &v.query));
     }
     out
+}
+
+/// The document of a verified question: found by its words, standing for
+/// the metrics and dimensions of its plan.
+pub fn verified_document(question: &str, query: &quarry_schema::SemanticQuery) -> Document {
+    let mut maps_to: Vec<String> = query
+        .metrics
+        .iter()
+        .map(|m| format!("metric:{m}"))
+        .collect();
+    maps_to.extend(
+        query
+            .dimensions
+            .iter()
+            .map(|d| format!("dimension:{}", d.name)),
+    );
+    Document {
+        kind: ItemKind::VerifiedQuery,
+        key: question.to_string(),
+        label: question.to_string(),
+        dimension: None,
+        value: None,
+        text: question.to_string(),
+        names: vec![question.to_string()],
+        exact_case: Vec::new(),
+        maps_to,
+    }
 }
 
 /// Documents for the distinct values of dimensions, `dimension -> values`.

@@ -43,6 +43,52 @@ pub struct SyncReport {
     pub seconds: f64,
 }
 
+/// Adds or replaces `docs` and leaves every other item alone (a verified
+/// question saved while the server runs). Unchanged documents are not
+/// embedded again. Returns how many were embedded.
+pub async fn upsert(
+    embedder: &Arc<Embedder>,
+    index: &dyn VectorIndex,
+    docs: Vec<Document>,
+) -> Result<usize, RetrievalError> {
+    if docs.is_empty() {
+        return Ok(0);
+    }
+    index.ensure(embedder.dim()).await?;
+    let existing: HashMap<u64, String> = index
+        .payloads()
+        .await?
+        .into_iter()
+        .filter_map(|(id, p)| Some((id, p.get("hash")?.as_str()?.to_string())))
+        .collect();
+    let todo: Vec<(u64, String, Document)> = docs
+        .into_iter()
+        .map(|d| (d.point_id(), d.content_hash(embedder.fingerprint()), d))
+        .filter(|(id, hash, _)| existing.get(id) != Some(hash))
+        .collect();
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    let texts: Vec<String> = todo.iter().map(|(_, _, d)| d.text.clone()).collect();
+    let e = Arc::clone(embedder);
+    let vectors = tokio::task::spawn_blocking(move || e.embed(&texts))
+        .await
+        .map_err(|e| RetrievalError::Embed(e.to_string()))??;
+    let n = todo.len();
+    let points = todo
+        .iter()
+        .zip(vectors)
+        .map(|((id, hash, d), vector)| Point {
+            id: *id,
+            vector,
+            payload: d.to_payload(hash),
+        })
+        .collect();
+    index.upsert(points).await?;
+    index.commit().await?;
+    Ok(n)
+}
+
 /// Brings the index to exactly `docs`.
 pub async fn sync(
     embedder: &Arc<Embedder>,

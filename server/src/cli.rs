@@ -13,6 +13,7 @@ use quarry_schema::model::Format;
 
 mod ask;
 mod ml;
+mod serve;
 
 use crate::config::Config;
 use crate::demo::{self, GenerateOptions};
@@ -54,6 +55,11 @@ pub enum Command {
     Ask(ask::AskArgs),
     /// An interactive conversation: ask, follow up, ask again.
     Chat(ask::ChatArgs),
+    /// Start the HTTP API and the web chat.
+    Serve(serve::ServeArgs),
+    /// API tokens for `quarry serve --auth`: create, list, revoke.
+    #[command(subcommand)]
+    Tokens(serve::TokensCommand),
     /// The demo warehouse: generate it, or take a tour of it.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -252,6 +258,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => search(&cfg, question, *limit, *format).await,
         Command::Ask(args) => ask::ask(&cfg, args).await,
         Command::Chat(args) => ask::chat(&cfg, args).await,
+        Command::Serve(args) => serve::serve(&cfg, args).await,
+        Command::Tokens(cmd) => serve::tokens(&cfg, cmd),
         Command::Eval(EvalCommand::Ask(args)) => ask::eval_ask(&cfg, args).await,
         Command::Eval(EvalCommand::Retrieval { file, json }) => {
             eval_retrieval(&cfg, file, json.as_deref()).await

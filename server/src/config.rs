@@ -19,6 +19,83 @@ pub struct Config {
     pub engine: EngineConfig,
     pub retrieval: RetrievalConfig,
     pub llm: LlmConfig,
+    pub server: ServerConfig,
+}
+
+/// `quarry serve`: the HTTP API and the web chat.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The address to listen on; `0.0.0.0` to accept other machines.
+    pub host: String,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// Require `Authorization: Bearer <token>` on the API; tokens are made
+    /// with `quarry tokens create` and stored hashed.
+    pub auth: bool,
+    /// Origins allowed to call the API from a browser (CORS), e.g.
+    /// `https://intranet.example.com`; `*` for any. Empty: same origin only.
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in KiB.
+    pub body_limit_kb: usize,
+    /// A request (other than a stream already under way) taking longer is
+    /// answered with 408.
+    pub request_timeout_secs: u64,
+    /// Requests per minute one client address may make on average; 0 turns
+    /// the limit off.
+    pub rate_limit_per_minute: u64,
+    /// Requests a client may make in a burst before the rate applies.
+    pub rate_limit_burst: u32,
+    /// Serve the web UI from this folder instead of the copy built into the
+    /// binary (for working on the UI).
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            auth: false,
+            cors_origins: Vec::new(),
+            body_limit_kb: 64,
+            request_timeout_secs: 60,
+            rate_limit_per_minute: 600,
+            rate_limit_burst: 60,
+            web_dir: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.host.parse::<std::net::IpAddr>().is_err() && self.host != "localhost" {
+            return Err(format!(
+                "server.host \"{}\" is not an IP address; use 127.0.0.1 for this machine only or 0.0.0.0 for every interface",
+                self.host
+            ));
+        }
+        if self.body_limit_kb == 0 {
+            return Err("server.body_limit_kb must be at least 1".into());
+        }
+        if self.request_timeout_secs == 0 {
+            return Err("server.request_timeout_secs must be at least 1".into());
+        }
+        if self.rate_limit_per_minute > 0 && self.rate_limit_burst == 0 {
+            return Err(
+                "server.rate_limit_burst must be at least 1 when server.rate_limit_per_minute is set"
+                    .into(),
+            );
+        }
+        for o in &self.cors_origins {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(format!(
+                    "server.cors_origins entry \"{o}\" must be an origin such as https://intranet.example.com, or *"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -154,6 +231,7 @@ impl Default for Config {
             engine: EngineConfig::default(),
             retrieval: RetrievalConfig::default(),
             llm: LlmConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -210,6 +288,7 @@ impl Config {
         }
         self.retrieval.validate().map_err(ConfigError::Invalid)?;
         self.llm.validate().map_err(ConfigError::Invalid)?;
+        self.server.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

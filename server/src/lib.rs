@@ -12,4 +12,5 @@ pub mod guard;
 pub mod knowledge;
 pub mod ml;
 pub mod semantic;
+pub mod serve;
 pub mod udf;

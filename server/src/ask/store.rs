@@ -63,7 +63,60 @@ CREATE TABLE IF NOT EXISTS turns (
     created_at TEXT NOT NULL,
     PRIMARY KEY (conversation_id, seq)
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    correction TEXT,
+    question TEXT NOT NULL,
+    semantic_query TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verified_queries (
+    question TEXT PRIMARY KEY,
+    semantic_query TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 ";
+
+/// A thumbs up or down on one answered turn.
+#[derive(Debug, Clone, Serialize)]
+pub struct Feedback {
+    pub id: i64,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub rating: String,
+    pub correction: Option<String>,
+    pub question: String,
+    pub created_at: String,
+}
+
+/// A question saved with its plan: answered word for word from the plan,
+/// and retrieved as an example for similar questions.
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedQuery {
+    pub question: String,
+    pub semantic_query: quarry_schema::SemanticQuery,
+    pub source: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub revoked: bool,
+}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -220,6 +273,210 @@ impl Store {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// One turn of a conversation, if both exist.
+    pub fn turn(&self, id: &str, seq: i64) -> Result<Option<Turn>, StoreError> {
+        self.with(|c| {
+            let row = c
+                .query_row(
+                    "SELECT question, kind, response, created_at FROM turns
+                     WHERE conversation_id = ?1 AND seq = ?2",
+                    params![id, seq],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            Ok(match row {
+                Some((question, kind, response, created_at)) => Some(Turn {
+                    seq,
+                    question,
+                    kind,
+                    response: serde_json::from_str(&response)?,
+                    created_at,
+                }),
+                None => None,
+            })
+        })
+    }
+
+    /// The sequence number the next turn of a conversation will get.
+    pub fn next_seq(&self, id: &str) -> Result<i64, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// The title of a conversation (its first question).
+    pub fn title(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT title FROM conversations WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn add_feedback(
+        &self,
+        id: &str,
+        seq: i64,
+        rating: &str,
+        correction: Option<&str>,
+        turn: &Turn,
+    ) -> Result<i64, StoreError> {
+        let plan = turn
+            .response
+            .get("semantic_query")
+            .filter(|v| !v.is_null())
+            .map(|v| v.to_string());
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO feedback (conversation_id, seq, rating, correction, question, semantic_query, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, seq, rating, correction, turn.question, plan, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    pub fn feedback(&self, limit: usize) -> Result<Vec<Feedback>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id, conversation_id, seq, rating, correction, question, created_at
+                 FROM feedback ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map(params![limit as i64], |r| {
+                Ok(Feedback {
+                    id: r.get(0)?,
+                    conversation_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    rating: r.get(3)?,
+                    correction: r.get(4)?,
+                    question: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Saves (or replaces) a verified question and its plan.
+    pub fn save_verified(
+        &self,
+        question: &str,
+        query: &quarry_schema::SemanticQuery,
+        source: &str,
+    ) -> Result<SavedQuery, StoreError> {
+        let json = serde_json::to_string(query)?;
+        let created_at = now();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO verified_queries (question, semantic_query, source, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(question) DO UPDATE SET semantic_query = excluded.semantic_query,
+                     source = excluded.source, created_at = excluded.created_at",
+                params![question, json, source, created_at],
+            )?;
+            Ok(())
+        })?;
+        Ok(SavedQuery {
+            question: question.to_string(),
+            semantic_query: query.clone(),
+            source: source.to_string(),
+            created_at,
+        })
+    }
+
+    pub fn verified(&self) -> Result<Vec<SavedQuery>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT question, semantic_query, source, created_at FROM verified_queries
+                 ORDER BY created_at, question",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (question, q, source, created_at) = row?;
+                out.push(SavedQuery {
+                    question,
+                    semantic_query: serde_json::from_str(&q)?,
+                    source,
+                    created_at,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Stores the SHA-256 of a new API token under a name.
+    pub fn add_token(&self, name: &str, sha256: &str) -> Result<i64, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO api_tokens (name, sha256, created_at) VALUES (?1, ?2, ?3)",
+                params![name, sha256, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Whether a token's hash belongs to a token that is not revoked.
+    pub fn token_valid(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM api_tokens WHERE sha256 = ?1 AND revoked_at IS NULL",
+                params![sha256],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+    }
+
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id, name, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(TokenInfo {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                    revoked: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now()],
+            )?;
+            Ok(n > 0)
         })
     }
 

@@ -179,7 +179,7 @@ pub async fn install(
     store: &Path,
     as_of: NaiveDate,
     data_version: &str,
-    notice: &dyn Fn(&str),
+    notice: &(dyn Fn(&str) + Sync),
 ) -> Result<InstallReport, FeatureError> {
     crate::udf::register_all(ctx, registry);
     let mut report = InstallReport::default();

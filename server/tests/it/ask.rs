@@ -18,8 +18,16 @@ fn repo(p: &str) -> std::path::PathBuf {
 }
 
 async fn asker(w: &TestWarehouse, store: Store) -> Asker {
+    asker_with(w, store, w.retrieval_config(w.data.path())).await
+}
+
+/// The question path over `w` with the scoring models trained, configured by `cfg`.
+pub(crate) async fn asker_with(
+    w: &TestWarehouse,
+    store: Store,
+    cfg: quarry::config::Config,
+) -> Asker {
     w.train(&["fraud", "churn", "ltv"]).await;
-    let cfg = w.retrieval_config(w.data.path());
     let ws = w.workspace().await;
     let k = match Knowledge::open(&cfg, &ws, SyncMode::IfStale, &Silent).await {
         Ok(k) => k,

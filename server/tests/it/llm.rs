@@ -16,6 +16,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use quarry::ask::llm::{LlmError, LlmPlan, LlmPlanner, PlanCheck, PlanRequest};
+use quarry::ask::store::Store;
+use quarry::ask::{AskEvent, AskOptions, Kind};
 use quarry::config::{LlmConfig, Secret};
 use quarry::guard::Guard;
 use quarry_retrieval::{Hit, ItemKind};
@@ -614,4 +616,77 @@ fn no_endpoint_means_no_planner() {
     };
     let err = LlmPlanner::new(&bad).unwrap_err();
     assert!(err.to_string().contains("llm.model"), "{err}");
+}
+
+/// The question path hands what the deterministic planner would ask back
+/// about to the LLM, runs its checked plan on the real engine and streams
+/// its narration word by word.
+#[tokio::test]
+async fn the_question_path_plans_a_vague_question_with_the_llm_and_streams_its_words() {
+    let plan = SemanticQuery {
+        time_range: Some(TimeRange::Previous {
+            unit: quarry_schema::query::CalendarUnit::Week,
+            n: 1,
+        }),
+        ..SemanticQuery::new(&["installs", "spend"])
+    };
+    let words = vec!["Last week ", "brought ", "steady installs."];
+    let server = FakeOpenAi::start(vec![plan_reply(&plan), Reply::Pieces(words.clone())]).await;
+    let w = crate::support::eval_warehouse();
+    let mut cfg = w.retrieval_config(w.data.path());
+    cfg.llm = server.config();
+    let asker = crate::ask::asker_with(&w, Store::in_memory().unwrap(), cfg).await;
+
+    let events = Mutex::new(Vec::new());
+    let sink = |e: AskEvent| events.lock().unwrap().push(e);
+    let opts = AskOptions {
+        session: Some("vague".into()),
+        no_cache: true,
+    };
+    let r = asker
+        .ask_with("how are we doing?", &opts, &sink)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, Kind::Answer, "{}", r.narrative);
+    assert_eq!(r.planner, "llm");
+    assert_eq!(r.semantic_query.as_ref(), Some(&plan.canonical()));
+    assert_eq!(r.narrative, words.concat());
+    assert!(
+        r.notes.iter().any(|n| n.contains("Planned by the LLM")),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(r.rows.len(), 1, "one row of totals");
+
+    // The same numbers as the plan run without any LLM.
+    let direct = asker.ws.answer(&plan.canonical()).await.unwrap();
+    assert_eq!(r.rows, direct.result.rows_json());
+
+    let events = events.into_inner().unwrap();
+    let names: Vec<&str> = events.iter().map(AskEvent::name).collect();
+    let deltas: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            AskEvent::Narrative { delta } => Some(delta.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deltas, words);
+    let first_words = names.iter().position(|n| *n == "narrative").unwrap();
+    for before in ["interpretation", "sql", "table", "chart"] {
+        let at = names.iter().position(|n| n == &before).unwrap();
+        assert!(
+            at < first_words,
+            "{before} comes before the words: {names:?}"
+        );
+    }
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        messages(&requests[0])
+            .iter()
+            .any(|(_, m)| m.contains("how are we doing?"))
+    );
+    assert_eq!(requests[1]["stream"], true);
 }

@@ -11,5 +11,6 @@ mod loader_errors;
 mod ml;
 mod no_fanout;
 mod retrieval;
+mod serve;
 mod slt;
 mod support;
