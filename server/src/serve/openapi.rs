@@ -51,10 +51,10 @@ pub fn build() -> Value {
         // into the definitions already collected.
         if s.get("$ref").is_none() {
             schemas.insert(name.into(), s);
-        } else if let Some(target) = s["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
-            if let Some(def) = schemas.get(target).cloned() {
-                schemas.insert(name.into(), def);
-            }
+        } else if let Some(target) = s["$ref"].as_str().and_then(|r| r.rsplit('/').next())
+            && let Some(def) = schemas.get(target).cloned()
+        {
+            schemas.insert(name.into(), def);
         }
     }
     schemas.insert("Answer".into(), answer_schema());
