@@ -122,6 +122,11 @@ pub struct EngineConfig {
     pub query_timeout_secs: u64,
     /// Parallelism of query execution; 0 means one per core.
     pub target_partitions: usize,
+    /// Queries run at the same time; more wait their turn, and their
+    /// timeout starts when they run. Each query already uses every core, so
+    /// running more at once only shares the cores and multiplies memory.
+    /// 0 means one per core.
+    pub max_concurrent_queries: usize,
 }
 
 /// The optional LLM planner and narrator, through any OpenAI-compatible chat
@@ -242,6 +247,7 @@ impl Default for EngineConfig {
             memory_limit_mb: 4096,
             query_timeout_secs: 30,
             target_partitions: 0,
+            max_concurrent_queries: 0,
         }
     }
 }

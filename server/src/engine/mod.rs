@@ -6,6 +6,7 @@
 mod values;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -19,6 +20,7 @@ use datafusion::sql::sqlparser::ast::Statement;
 use quarry_schema::SemanticModel;
 use quarry_schema::model::Source;
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::config::EngineConfig;
 pub use values::{cell_to_json, format_cell};
@@ -114,6 +116,8 @@ pub struct DataPeriod {
 pub struct Engine {
     ctx: SessionContext,
     timeout: Duration,
+    /// Admission: at most `engine.max_concurrent_queries` run at once.
+    slots: Arc<Semaphore>,
     root: PathBuf,
     tables: Vec<String>,
 }
@@ -142,10 +146,16 @@ impl Engine {
         if !root.is_dir() {
             return Err(EngineError::MissingWarehouse(root.to_path_buf()));
         }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let partitions = if cfg.target_partitions == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
+            cores
         } else {
             cfg.target_partitions
+        };
+        let concurrent = if cfg.max_concurrent_queries == 0 {
+            cores
+        } else {
+            cfg.max_concurrent_queries
         };
         let session = SessionConfig::new()
             .with_target_partitions(partitions)
@@ -203,6 +213,7 @@ impl Engine {
         Ok(Self {
             ctx,
             timeout: Duration::from_secs(cfg.query_timeout_secs),
+            slots: Arc::new(Semaphore::new(concurrent)),
             root: root.to_path_buf(),
             tables,
         })
@@ -293,6 +304,9 @@ impl Engine {
         &self,
         fut: impl std::future::Future<Output = Result<T, EngineError>>,
     ) -> Result<T, EngineError> {
+        // Waiting for a slot is not running: the timeout starts after it.
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _slot = self.slots.acquire().await.ok();
         // Dropping the future on timeout drops the streams, which stops the work.
         tokio::time::timeout(self.timeout, fut)
             .await
