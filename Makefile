@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 42
 BIN := $(CARGO_TARGET_DIR)/debug/quarry
 
-.PHONY: help setup setup-test demo build warehouse models run test test-build lint check-format unit crosscheck eval bench clean
+.PHONY: help setup setup-test demo build warehouse models run load test test-build lint check-format unit crosscheck eval bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,8 +21,12 @@ help: ## this list
 setup: ## check the toolchain and fetch what the build and tests need
 	@scripts/setup.sh
 
-build: setup ## build the quarry binary (dev profile, dependencies optimised)
-	cargo build --workspace --bins
+# Everything is built together, tests and benches included: dev-dependencies
+# switch on a few extra features of shared crates (serde_json, regex), and
+# building the binary alone would resolve them differently and compile the
+# engine a second time for `make test`.
+build: setup ## build the quarry binary, the tests and the benches (dev profile, dependencies optimised)
+	cargo build --workspace --all-targets
 
 warehouse: build
 	@if [ ! -f "$(QUARRY_DATA_DIR)/warehouse/manifest.json" ]; then \
@@ -58,9 +62,6 @@ unit:
 crosscheck: build ## metric results against DuckDB on the same Parquet files
 	@eval/crosscheck/run.sh "$(BIN)"
 
-# Tests, benches and the binary in one build: dev-dependencies switch on a few
-# extra features of shared crates, and building everything together resolves
-# them once, so the engine is compiled once rather than once per feature set.
 test-build:
 	cargo build --workspace --all-targets
 
@@ -75,6 +76,10 @@ eval: models ## answer accuracy, retrieval recall and semantic-cache safety on t
 	"$(BIN)" eval ask --json "$(QUARRY_DATA_DIR)/eval-ask.json"
 	"$(BIN)" eval retrieval
 	"$(BIN)" eval cache
+
+load: models ## the chat API under load: 64 connections, cached and uncached (figures for the README)
+	"$(BIN)" index
+	@eval/load/run.sh "$(BIN)"
 
 bench: build ## generation and catalogue benchmarks at scale 1, and criterion benches (figures for the README)
 	@eval/bench.sh "$(BIN)"
