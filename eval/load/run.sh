@@ -24,12 +24,22 @@ fi
 # ES modules resolve packages next to the script, not through NODE_PATH.
 cp eval/load/load.mjs "$mods/"
 
+# A scratch data directory sharing the warehouse, models and downloads, so
+# the thousands of conversations the run makes stay out of the real one.
+scratch="$data/load/data"
+rm -rf "$scratch"
+mkdir -p "$scratch"
+for d in warehouse registry features models onnxruntime web; do
+  if [ -e "$data/$d" ]; then ln -s "$(cd "$data/$d" && pwd)" "$scratch/$d"; fi
+done
+# Indexed beforehand, as `make run` does.
+QUARRY_DATA_DIR="$scratch" "$bin" index >/dev/null
 log="$data/load/server.log"
 # The per-client rate limit would turn most of the load into 429s: off here.
-QUARRY__SERVER__RATE_LIMIT_PER_MINUTE=0 QUARRY__SERVER__REQUEST_TIMEOUT_SECS=300 \
+QUARRY_DATA_DIR="$scratch" QUARRY__SERVER__RATE_LIMIT_PER_MINUTE=0 QUARRY__SERVER__REQUEST_TIMEOUT_SECS=300 \
   "$bin" serve --port 0 > "$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
 url=""
 for _ in $(seq 1 600); do
   url=$(grep -oE 'http://[^ ]+/' "$log" | head -1 || true)
