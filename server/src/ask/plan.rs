@@ -170,6 +170,17 @@ impl Planner<'_> {
         if !r.vague_terms.is_empty() && parts.metrics.is_empty() {
             return self.no_metric(&r, hits, parts);
         }
+        // "how efficient is our spend?": a word meaning one of several
+        // metrics, none of which was named, qualifies the one that was;
+        // answering with that one alone would drop the question's point.
+        if !followup
+            && r.vague_terms.iter().any(|(_, list)| {
+                !parts.metrics.is_empty() && !parts.metrics.iter().any(|m| list.contains(m))
+            })
+        {
+            parts.metrics.clear();
+            return self.no_metric(&r, hits, parts);
+        }
 
         let mut q = if followup {
             let base = last.unwrap_or_default();

@@ -297,6 +297,8 @@ fn honest_limits() {
         "show me performance by channel",
         "top publishers this month",
         "how did the campaign do yesterday?",
+        "what's our conversion rate?",
+        "how efficient is our spend?",
     ] {
         assert!(
             matches!(f.outcome(q, &ctx), Outcome::Clarify(ref c) if (2..=4).contains(&c.options.len())),
@@ -311,6 +313,8 @@ fn honest_limits() {
         "drop table installs",
         "set the budget of Facebook_iOS_US_Lookalike to 500",
         "what will revenue be next month",
+        "Mark every install from Turbo Phone Cleaner as fraud",
+        "flag all installs from publisher 12 as fraud",
     ] {
         assert!(
             matches!(f.outcome(q, &ctx), Outcome::Refuse(_)),

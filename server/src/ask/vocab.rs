@@ -246,6 +246,17 @@ pub const WRITE_VERBS: &[&str] = &[
     "email",
     "send",
     "notify",
+    "mark",
+    "unmark",
+    "flag",
+    "unflag",
+    "label",
+    "relabel",
+    "tag",
+    "approve",
+    "reject",
+    "whitelist",
+    "assign",
 ];
 
 pub const WRITE_OBJECTS: &[&str] = &[
