@@ -69,13 +69,24 @@ pub async fn upsert(
     if todo.is_empty() {
         return Ok(0);
     }
-    let texts: Vec<String> = todo.iter().map(|(_, _, d)| d.text.clone()).collect();
+    embed_and_upsert(embedder, index, &todo).await?;
+    index.commit().await?;
+    Ok(todo.len())
+}
+
+/// Embeds `docs` (id, content hash, document) off the async threads and
+/// writes them to the index, uncommitted.
+async fn embed_and_upsert(
+    embedder: &Arc<Embedder>,
+    index: &dyn VectorIndex,
+    docs: &[(u64, String, Document)],
+) -> Result<(), RetrievalError> {
+    let texts: Vec<String> = docs.iter().map(|(_, _, d)| d.text.clone()).collect();
     let e = Arc::clone(embedder);
     let vectors = tokio::task::spawn_blocking(move || e.embed(&texts))
         .await
         .map_err(|e| RetrievalError::Embed(e.to_string()))??;
-    let n = todo.len();
-    let points = todo
+    let points = docs
         .iter()
         .zip(vectors)
         .map(|((id, hash, d), vector)| Point {
@@ -84,9 +95,7 @@ pub async fn upsert(
             payload: d.to_payload(hash),
         })
         .collect();
-    index.upsert(points).await?;
-    index.commit().await?;
-    Ok(n)
+    Ok(index.upsert(points).await?)
 }
 
 /// Brings the index to exactly `docs`.
@@ -134,21 +143,7 @@ pub async fn sync(
     progress.start(todo.len() as u64, "embedding");
     let embedded = todo.len();
     for chunk in todo.chunks(BATCH) {
-        let texts: Vec<String> = chunk.iter().map(|(_, _, d)| d.text.clone()).collect();
-        let e = Arc::clone(embedder);
-        let vectors = tokio::task::spawn_blocking(move || e.embed(&texts))
-            .await
-            .map_err(|e| RetrievalError::Embed(e.to_string()))??;
-        let points = chunk
-            .iter()
-            .zip(vectors)
-            .map(|((id, hash, d), vector)| Point {
-                id: *id,
-                vector,
-                payload: d.to_payload(hash),
-            })
-            .collect();
-        index.upsert(points).await?;
+        embed_and_upsert(embedder, index, chunk).await?;
         progress.advance(chunk.len() as u64);
     }
     progress.finish();
