@@ -202,10 +202,10 @@ async fn a_promotion_reaches_a_running_engine() {
     .unwrap();
     assert_eq!(out.card.version, 2);
     assert!(!out.promoted, "a later version waits for promotion");
-    assert_eq!(rows(&ws, sql).await[0][0].as_f64().unwrap(), before);
+    support::assert_same_rows(&rows(&ws, sql).await[0][0], &before.into());
     ws.registry.promote("churn", 2).unwrap();
     let after = rows(&ws, sql).await[0][0].as_f64().unwrap();
     assert_ne!(after, before, "the same engine scores with v2 at once");
     ws.registry.promote("churn", 1).unwrap();
-    assert_eq!(rows(&ws, sql).await[0][0].as_f64().unwrap(), before);
+    support::assert_same_rows(&rows(&ws, sql).await[0][0], &before.into());
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestWarehouse, assets_dir, eval_warehouse};
+use crate::support::{TestWarehouse, assert_same_rows, assets_dir, eval_warehouse};
 
 pub struct Server {
     child: Child,
@@ -380,7 +380,7 @@ async fn the_api_streams_answers_and_keeps_conversations_through_a_kill() {
     assert_eq!(v["question"], "top iOS campaigns by ROAS last month");
     let again = s.ask("Top iOS campaigns by ROAS last month", None).await;
     assert_eq!(again["planner"], "verified", "{again}");
-    assert_eq!(again["rows"], done["rows"]);
+    assert_same_rows(&again["rows"], &done["rows"]);
     let (_, cat) = s.get("/api/catalog").await;
     assert!(
         cat["sample_questions"]

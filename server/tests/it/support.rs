@@ -147,3 +147,22 @@ impl TestWarehouse {
         out
     }
 }
+
+/// Two answers' rows agree: the same shape, the same text, and numbers equal
+/// to within a relative 1e-9. A parallel aggregate adds its partial sums in
+/// whichever order the partitions finish, so the last bits of a float may
+/// differ between two runs of one query.
+pub fn assert_same_rows(got: &serde_json::Value, want: &serde_json::Value) {
+    fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value::{Array, Number};
+        match (a, b) {
+            (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+            (Number(x), Number(y)) => match (x.as_f64(), y.as_f64()) {
+                (Some(p), Some(q)) => (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0),
+                _ => x == y,
+            },
+            _ => a == b,
+        }
+    }
+    assert!(same(got, want), "rows differ:\n got {got}\nwant {want}");
+}
