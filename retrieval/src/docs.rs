@@ -266,6 +266,9 @@ pub fn value_documents(
                 aliases.extend(country_short_names(v).iter().map(|s| s.to_string()));
             }
             names.extend(aliases.iter().cloned());
+            if let Some(other) = d.value_synonyms.get(v) {
+                names.extend(other.iter().cloned());
+            }
             let text = if aliases.is_empty() {
                 format!("{}: {}", d.label, spaced)
             } else {

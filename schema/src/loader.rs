@@ -124,6 +124,9 @@ struct RawDimension {
     index_values: Option<bool>,
     #[serde(default)]
     value_names: Option<S<String>>,
+    /// value -> other names people use for it ("fb" for Facebook).
+    #[serde(default)]
+    value_synonyms: BTreeMap<String, Vec<String>>,
     /// entity -> expression, read in order from the YAML node.
     #[serde(rename = "sql")]
     _sql: IgnoredAny,
@@ -887,6 +890,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                     .index_values
                     .unwrap_or(kind == DimensionKind::Categorical),
                 value_names,
+                value_synonyms: raw.value_synonyms,
                 kind,
                 bindings,
             },

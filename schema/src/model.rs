@@ -134,6 +134,8 @@ pub struct Dimension {
     pub index_values: bool,
     /// Other names of the values, for retrieval ("Germany" for `DE`).
     pub value_names: Option<ValueNames>,
+    /// Other names of particular values ("fb" for Facebook).
+    pub value_synonyms: BTreeMap<String, Vec<String>>,
     /// How the dimension reads on each entity that carries it, in order of
     /// preference when several are equally close to a fact.
     pub bindings: Vec<Binding>,

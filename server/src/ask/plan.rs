@@ -148,7 +148,23 @@ impl Planner<'_> {
                 self.coverage()
             ));
         }
-        if r.cues().any(|c| *c == Cue::Future) {
+        // "next week" asks for a forecast, unless the question names a past
+        // period as well and asks nothing of the future ("a deck for next
+        // week's offsite: what did we spend in Q3?").
+        let past = r.cues().any(|c| matches!(c, Cue::Range(_)));
+        let will = r.words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "will"
+                    | "forecast"
+                    | "forecasted"
+                    | "projected"
+                    | "projection"
+                    | "predict"
+                    | "going"
+            )
+        });
+        if r.cues().any(|c| *c == Cue::Future) && (!past || will) {
             return self.refuse(&format!(
                 "I can only report what has happened, up to {}; I cannot forecast. The models do predict each user's next 90 days of revenue (predicted LTV) and churn risk, and a weekly trend shows where a metric is heading.",
                 self.as_of.format("%-d %B %Y")
@@ -206,6 +222,9 @@ impl Planner<'_> {
             confidence *= 0.95;
         }
         let q = q.canonical();
+        if let Some(c) = self.which_value(&q, &r) {
+            return Outcome::Clarify(c);
+        }
         if confidence < MIN_CONFIDENCE {
             let unknown = quote_list(&r.unknown);
             return Outcome::Clarify(Clarification {
@@ -228,6 +247,46 @@ impl Planner<'_> {
             confidence,
             followup,
             notes: parts.notes,
+        })
+    }
+
+    /// "installs from Apple": the parent company, or the network whose name
+    /// holds the word? Each reading is an option.
+    fn which_value(&self, q: &SemanticQuery, r: &Reading) -> Option<Clarification> {
+        let c = r.value_choices.first()?;
+        let chosen = Literal::Str(c.value.clone());
+        let fi = q
+            .filters
+            .iter()
+            .position(|f| f.dimension == c.dimension && f.values.contains(&chosen))?;
+        let mut options = Vec::new();
+        for (dim, value) in std::iter::once((&c.dimension, &c.value))
+            .chain(c.others.iter().map(|(d, v)| (d, v)))
+            .take(4)
+        {
+            let mut alt = q.clone();
+            let f = &mut alt.filters[fi];
+            if f.values.len() == 1 {
+                f.dimension = dim.clone();
+                f.values = vec![Literal::Str(value.clone())];
+            } else {
+                f.values.retain(|v| *v != chosen);
+                alt.filters.push(Filter {
+                    dimension: dim.clone(),
+                    op: FilterOp::In,
+                    values: vec![Literal::Str(value.clone())],
+                });
+            }
+            let alt = alt.canonical();
+            options.push(Choice {
+                label: super::interpret::plan_summary(self.model, &alt),
+                query: alt,
+            });
+        }
+        Some(Clarification {
+            question: format!("Which \"{}\" do you mean?", c.said),
+            options,
+            partial: q.clone(),
         })
     }
 
@@ -331,17 +390,68 @@ impl Planner<'_> {
                     .rev()
                     .take(3)
                     .any(|w| matches!(w.as_str(), "many" | "of" | "count"));
+            // "our Android campaigns", "lookalike campaigns", "campaigns
+            // optimised for purchases": the noun names the population the
+            // filters select, and the answer is its total.
+            let after_value = r.mentions.iter().any(|o| {
+                o.span.1 == *at && match &o.item {
+                    Item::Value { .. } => true,
+                    Item::Dimension(d) => r.mentions.iter().any(|v| {
+                        v.span.1 == o.span.0
+                            && matches!(&v.item, Item::Value { dimension, .. } if dimension == d)
+                    }),
+                    _ => false,
+                }
+            }) || r.fragments.iter().any(|f| f.at + 1 == *at)
+                || r.values.iter().any(|v| v.at + 1 == *at);
+            let qualified = matches!(
+                r.words.get(at + 1).map(String::as_str),
+                Some(
+                    "optimised"
+                        | "optimized"
+                        | "targeting"
+                        | "aimed"
+                        | "running"
+                        | "bidding"
+                        | "that"
+                        | "whose"
+                )
+            );
+            // "by AppLovin publisher", "for each TikTok campaign": the values
+            // name which members to list.
+            let mut k = *at;
+            while k > 0
+                && (r.values.iter().any(|v| v.at == k - 1)
+                    || r.fragments.iter().any(|f| f.at == k - 1)
+                    || r.mentions
+                        .iter()
+                        .any(|m| m.span.1 == k && matches!(m.item, Item::Value { .. })))
+            {
+                k = r
+                    .mentions
+                    .iter()
+                    .find(|m| m.span.1 == k)
+                    .map_or(k - 1, |m| m.span.0);
+            }
+            let before_values = if k > 0 { r.words[k - 1].as_str() } else { "" };
+            let per = |w: &str| {
+                matches!(
+                    w,
+                    "by" | "per" | "each" | "every" | "which" | "what" | "across"
+                )
+            };
+            let population = (after_value || qualified) && !per(before_values);
             let as_dimension = !counted
-                && (others > 0
-                    || matches!(before, "by" | "per" | "each" | "which" | "what" | "across")
+                && (per(before)
+                    || per(before_values)
                     || r.ranking.is_some()
                     || !r.thresholds.is_empty()
-                    || (has_context && !r.count_words));
-            if as_dimension {
+                    || ((others > 0 || (has_context && !r.count_words)) && !population));
+            if as_dimension || (population && others > 0 && !counted) {
                 metrics.retain(|(a, _)| a != at);
-                if !dims.iter().any(|(_, d)| d == dim) {
-                    dims.push((*at, dim.clone()));
-                }
+            }
+            if as_dimension && !dims.iter().any(|(_, d)| d == dim) {
+                dims.push((*at, dim.clone()));
             }
         }
         dims.sort();
@@ -594,11 +704,50 @@ impl Planner<'_> {
                 } && !m.said.to_lowercase().ends_with('s'))
                     || r.grain_noun.is_some() && !r.words.iter().any(|w| matches!(w.as_str(), "days" | "weeks" | "months"))
                     || r.words.windows(2).any(|w| w[0] == "which" && w[1] == "one");
-                p.order.push(OrderBy { by: metric, desc });
+                p.order.push(OrderBy {
+                    by: metric.clone(),
+                    desc,
+                });
                 p.limit = rk.n.or(Some(if singular { 1 } else { 10 }));
+                // "Which campaign drove the most installs": installs without
+                // a campaign read as "Organic", which is no campaign or
+                // publisher, so a ranking of them leaves it out.
+                let ranks_members = p
+                    .dimensions
+                    .iter()
+                    .any(|d| matches!(d.name.as_str(), "campaign" | "publisher"));
+                if ranks_members
+                    && self.may_be_organic(&metric)
+                    && !p.filtered_dims.iter().any(|d| d == "acquisition")
+                {
+                    p.filtered_dims.push("acquisition".into());
+                    p.filters.push(Filter {
+                        dimension: "acquisition".into(),
+                        op: FilterOp::In,
+                        values: vec![Literal::Str("paid".into())],
+                    });
+                }
             }
         }
         p
+    }
+
+    /// Whether a metric counts rows that may have no campaign: one of its
+    /// measures lives on an entity whose `acquisition` is not the constant
+    /// it is for spend.
+    fn may_be_organic(&self, metric: &str) -> bool {
+        let Some(acq) = self.model.dimensions.get("acquisition") else {
+            return false;
+        };
+        self.model.measures_of(metric).iter().any(|m| {
+            let Some(measure) = self.model.measures.get(m) else {
+                return false;
+            };
+            !acq.bindings.iter().any(|b| {
+                b.entity == measure.entity
+                    && matches!(b.expr, quarry_schema::sqlparser::ast::Expr::Value(_))
+            })
+        })
     }
 
     /// A plan from this question alone.
@@ -892,7 +1041,15 @@ impl Planner<'_> {
             return None;
         }
         let m = self.model.metrics.get(&q.metrics[0])?;
-        if m.time_bound {
+        // A cohort fact (users dated by their install) takes a period too.
+        let cohort = self.model.measures_of(&m.name).iter().any(|x| {
+            self.model
+                .measures
+                .get(x)
+                .and_then(|me| self.model.entities.get(&me.entity))
+                .is_some_and(|e| e.time.is_some())
+        });
+        if m.time_bound || cohort {
             return None;
         }
         let words: Vec<String> = std::iter::once(m.name.clone())

@@ -128,6 +128,18 @@ pub struct Reading {
     /// first one").
     pub pick: Option<usize>,
     pub misspellings: usize,
+    /// A value named outright that a value of a more general dimension
+    /// also holds as a word ("Apple" the parent company, or Apple Search
+    /// Ads the network): the chosen one and the others it could be.
+    pub value_choices: Vec<ValueChoice>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValueChoice {
+    pub said: String,
+    pub dimension: String,
+    pub value: String,
+    pub others: Vec<(String, String)>,
 }
 
 impl Reading {
@@ -176,7 +188,8 @@ impl Reader<'_> {
         r.write = write_intent(&w);
         let all = self.lexicon.matches(&w.text);
         let mut claimed = vec![false; w.len()];
-        r.mentions = self.mentions(&w, &all, &mut claimed);
+        let mut family = Vec::new();
+        r.mentions = self.mentions(&w, &all, &mut claimed, &mut family, &mut r.value_choices);
         r.misspellings = r.mentions.iter().filter(|m| m.misspelled).count();
         let free: Vec<bool> = claimed.iter().map(|c| !c).collect();
         r.time = when::find(&w.low, &free, self.as_of);
@@ -201,6 +214,9 @@ impl Reader<'_> {
                     list.push(d.key.clone());
                 }
             }
+        }
+        for (span, metrics) in family {
+            partial.insert(span, metrics);
         }
         for ((a, b), metrics) in partial {
             if claimed[a..b.min(w.len())].iter().any(|c| *c) {
@@ -231,7 +247,14 @@ impl Reader<'_> {
     }
 
     /// Names the lexicon matched outright, one item per run of words.
-    fn mentions(&self, w: &Words, all: &[LexHit], claimed: &mut [bool]) -> Vec<Mention> {
+    fn mentions(
+        &self,
+        w: &Words,
+        all: &[LexHit],
+        claimed: &mut [bool],
+        partial: &mut Vec<((usize, usize), Vec<String>)>,
+        choices: &mut Vec<ValueChoice>,
+    ) -> Vec<Mention> {
         let docs = self.lexicon.docs();
         let mut firm: Vec<&LexHit> = all
             .iter()
@@ -275,15 +298,48 @@ impl Reader<'_> {
             groups.push((h.span, vec![h]));
         }
         groups.sort_by_key(|(s, _)| s.0);
-        let named_dims: BTreeSet<String> = groups
+        let dim_spans: Vec<((usize, usize), String)> = groups
             .iter()
-            .flat_map(|(_, hs)| hs.iter())
-            .filter_map(|h| {
+            .flat_map(|(s, hs)| hs.iter().map(move |h| (*s, h)))
+            .filter_map(|(s, h)| {
                 let d = docs.get(h.doc)?;
-                (d.kind == ItemKind::Dimension).then(|| d.key.clone())
+                (d.kind == ItemKind::Dimension).then(|| (s, d.key.clone()))
             })
             .collect();
+        // Metrics whose names hold the word ("retention" is in the names
+        // of D1, D7 and D30 retention).
+        let named_in = |word: &str| -> Vec<String> {
+            self.model
+                .metrics
+                .values()
+                .filter(|m| {
+                    std::iter::once(&m.name)
+                        .chain(std::iter::once(&m.label))
+                        .any(|n| {
+                            n.to_lowercase()
+                                .split(|c: char| !c.is_alphanumeric())
+                                .any(|x| x == word)
+                        })
+                })
+                .map(|m| m.name.clone())
+                .collect()
+        };
         let mut out = Vec::new();
+        let group_dims: Vec<((usize, usize), Vec<String>)> = groups
+            .iter()
+            .map(|(s, hs)| {
+                let dims = hs
+                    .iter()
+                    .filter_map(|h| {
+                        let d = docs.get(h.doc)?;
+                        (d.kind == ItemKind::Value)
+                            .then(|| d.dimension.clone())
+                            .flatten()
+                    })
+                    .collect();
+                (*s, dims)
+            })
+            .collect();
         for (span, hs) in groups {
             let mut items: Vec<Item> = Vec::new();
             for h in &hs {
@@ -313,6 +369,37 @@ impl Reader<'_> {
                     items.push(item);
                 }
             }
+            // A word that is a value and also starts several metrics' names
+            // ("retention" is a campaign objective and the start of D1, D7
+            // and D30 retention) names the metrics, unless its context makes
+            // it the value ("retention campaigns", "objective retention").
+            let values_only =
+                !items.is_empty() && items.iter().all(|i| matches!(i, Item::Value { .. }));
+            let family = if values_only && span.1 - span.0 == 1 {
+                // A misspelt word counts as the name it was read as.
+                let name = hs
+                    .first()
+                    .filter(|h| h.kind == MatchKind::Misspelling)
+                    .map_or_else(|| w.at(span.0).to_string(), |h| h.name.to_lowercase());
+                named_in(&name)
+            } else {
+                Vec::new()
+            };
+            if family.len() >= 2
+                && !items.iter().any(|i| match i {
+                    Item::Value { dimension, .. } => {
+                        self.value_context(w, span, dimension, &dim_spans)
+                    }
+                    _ => false,
+                })
+            {
+                let end = span.1.min(claimed.len());
+                for c in &mut claimed[span.0..end] {
+                    *c = false;
+                }
+                partial.push((span, family));
+                continue;
+            }
             // After a negation or "only", or paired with a value of the same
             // dimension ("paid vs organic"), a word that also names a metric
             // names the value.
@@ -329,6 +416,26 @@ impl Reader<'_> {
                 }
                 _ => None,
             });
+            // "purchases, subscription starts and renewals": followed by a
+            // value of the same dimension, a word that also names a metric
+            // names the value.
+            let paired_next = group_dims
+                .iter()
+                .find(|(s, _)| {
+                    s.0 == span.1
+                        || (s.0 == span.1 + 1
+                            && matches!(w.at(span.1), "and" | "or" | "vs" | "versus"))
+                })
+                .and_then(|(_, dims)| {
+                    dims.iter()
+                        .find(|d| {
+                            items.iter().any(
+                                |i| matches!(i, Item::Value { dimension, .. } if dimension == *d),
+                            )
+                        })
+                        .cloned()
+                });
+            let paired = paired.or(paired_next);
             let value_of = |dim: Option<&String>| {
                 items
                     .iter()
@@ -338,15 +445,29 @@ impl Reader<'_> {
                     .cloned()
             };
             let item = if paired.is_some() {
-                value_of(paired.as_ref()).or_else(|| self.choose(&items, &named_dims))
+                value_of(paired.as_ref()).or_else(|| self.choose(w, span, &items, &dim_spans))
             } else if cue_before {
-                value_of(None).or_else(|| self.choose(&items, &named_dims))
+                value_of(None).or_else(|| self.choose(w, span, &items, &dim_spans))
             } else {
-                self.choose(&items, &named_dims)
+                self.choose(w, span, &items, &dim_spans)
             };
             let Some(item) = item else {
                 continue;
             };
+            if let Item::Value { dimension, value } = &item
+                && span.1 - span.0 == 1
+                && !self.value_context(w, span, dimension, &dim_spans)
+            {
+                let others = self.word_values(all, span, dimension);
+                if !others.is_empty() {
+                    choices.push(ValueChoice {
+                        said: w.raw[span.0].clone(),
+                        dimension: dimension.clone(),
+                        value: value.clone(),
+                        others,
+                    });
+                }
+            }
             let also = items.iter().filter(|i| **i != item).cloned().collect();
             out.push(Mention {
                 span,
@@ -360,7 +481,13 @@ impl Reader<'_> {
     }
 
     /// Which of the items a run of words names is meant.
-    fn choose(&self, items: &[Item], named_dims: &BTreeSet<String>) -> Option<Item> {
+    fn choose(
+        &self,
+        w: &Words,
+        span: (usize, usize),
+        items: &[Item],
+        dim_spans: &[((usize, usize), String)],
+    ) -> Option<Item> {
         let real: Vec<&Item> = items
             .iter()
             .filter(|i| !matches!(i, Item::Term { .. }))
@@ -368,13 +495,13 @@ impl Reader<'_> {
         if real.is_empty() {
             return items.first().cloned();
         }
-        // A value whose dimension the question names wins ("objective
-        // installs"), then a metric, then a dimension, then other values,
+        // A value whose context makes it one wins ("objective installs",
+        // "campaigns optimised for purchases"; not "installs by
+        // objective"), then a metric, then a dimension, then other values,
         // the most general dimension first.
-        if let Some(v) = real
-            .iter()
-            .find(|i| matches!(i, Item::Value { dimension, .. } if named_dims.contains(dimension)))
-        {
+        if let Some(v) = real.iter().find(|i| {
+            matches!(i, Item::Value { dimension, .. } if self.value_context(w, span, dimension, dim_spans))
+        }) {
             return Some((*v).clone());
         }
         if let Some(m) = real.iter().find(|i| matches!(i, Item::Metric(_))) {
@@ -391,6 +518,208 @@ impl Reader<'_> {
                 _ => usize::MAX,
             })
             .map(|i| (*i).clone())
+    }
+
+    /// "how many paid and how many organic installs": a value followed by
+    /// a metric whose name is another value and a noun names the metric
+    /// of its own ("paid installs"). And a value that starts a metric named
+    /// in the question ("the number of paid installs") says no more than
+    /// the metric does.
+    fn share_nouns(&self, w: &Words, r: &mut Reading) {
+        let docs = self.lexicon.docs();
+        let metric_named = |phrase: &str| -> Option<String> {
+            self.lexicon.matches(phrase).into_iter().find_map(|h| {
+                let d = docs.get(h.doc)?;
+                (h.kind == MatchKind::Exact
+                    && d.kind == ItemKind::Metric
+                    && h.span == (0, phrase.split_whitespace().count()))
+                    .then(|| d.key.clone())
+            })
+        };
+        let metric_mentions: Vec<(usize, usize, String)> = r
+            .mentions
+            .iter()
+            .filter_map(|m| match &m.item {
+                Item::Metric(name) if m.span.1 - m.span.0 >= 2 => {
+                    Some((m.span.0, m.span.1, name.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut drop = Vec::new();
+        for v in &r.values {
+            if v.negated {
+                continue;
+            }
+            let word = w.at(v.at);
+            // Named by a metric of the question.
+            if metric_mentions.iter().any(|(a, _, _)| w.at(*a) == word) {
+                drop.push(v.at);
+                continue;
+            }
+            // Distributed: "paid and how many organic installs".
+            let Some((a, b, _)) = metric_mentions.iter().find(|(a, _, _)| {
+                *a > v.at
+                    && *a - v.at <= 4
+                    && (v.at + 1..*a).all(|j| {
+                        matches!(
+                            w.at(j),
+                            "and" | "or" | "vs" | "versus" | "how" | "many" | "much"
+                        )
+                    })
+                    && self.lexicon.matches(w.at(*a)).iter().any(|h| {
+                        docs.get(h.doc).is_some_and(|d| {
+                            d.kind == ItemKind::Value && d.dimension.as_ref() == Some(&v.dimension)
+                        })
+                    })
+            }) else {
+                continue;
+            };
+            let noun = w.low[a + 1..*b].join(" ");
+            if let Some(m) = metric_named(&format!("{word} {noun}")) {
+                drop.push(v.at);
+                r.metrics.push((v.at, m));
+            }
+        }
+        if !drop.is_empty() {
+            r.values.retain(|v| !drop.contains(&v.at));
+            r.metrics.sort();
+            r.metrics.dedup();
+        }
+    }
+
+    /// "D7 retention of installs from TikTok", "predicted LTV of users from
+    /// Facebook", "how many of our users are likely to churn": a count
+    /// named after "of", "for", "from" or "among", when the question names
+    /// another metric, says whose rows the other metric is about; it is
+    /// not asked for itself ("the number of installs" is).
+    fn drop_populations(&self, w: &Words, r: &mut Reading) {
+        let named = r.metrics.len() + r.partial_metrics.len() + r.vague_terms.len();
+        if named < 2 {
+            return;
+        }
+        let is_count = |name: &str| {
+            self.model.metrics.get(name).is_some_and(|m| match &m.kind {
+                quarry_schema::model::MetricKind::Simple { measure } => self
+                    .model
+                    .measures
+                    .get(measure)
+                    .is_some_and(|x| x.agg == quarry_schema::model::Aggregation::Count),
+                _ => false,
+            })
+        };
+        let in_time = |j: usize| r.time.iter().any(|f| f.span.0 <= j && j < f.span.1);
+        let in_value = |j: usize| {
+            r.mentions
+                .iter()
+                .any(|m| m.span.0 <= j && j < m.span.1 && matches!(m.item, Item::Value { .. }))
+        };
+        let population: Vec<usize> = r
+            .metrics
+            .iter()
+            .filter(|(at, name)| {
+                if !is_count(name) {
+                    return false;
+                }
+                let mut j = *at;
+                while j > 0 {
+                    j -= 1;
+                    let word = w.at(j);
+                    if matches!(word, "of" | "for" | "from" | "among" | "amongst") {
+                        return j == 0
+                            || !matches!(
+                                w.at(j - 1),
+                                "number" | "count" | "total" | "sum" | "amount" | "numbers"
+                            );
+                    }
+                    if !(matches!(
+                        word,
+                        "our" | "the" | "all" | "those" | "these" | "new" | "my"
+                    ) || in_time(j)
+                        || in_value(j))
+                    {
+                        return false;
+                    }
+                }
+                false
+            })
+            .map(|(at, _)| *at)
+            .collect();
+        if population.len() < named {
+            r.metrics.retain(|(at, _)| !population.contains(at));
+        }
+    }
+
+    /// Values of dimensions more general than `dimension` (fewer distinct
+    /// values) that hold the word at `span`, each the only one of its
+    /// dimension to hold it.
+    fn word_values(
+        &self,
+        all: &[LexHit],
+        span: (usize, usize),
+        dimension: &str,
+    ) -> Vec<(String, String)> {
+        let docs = self.lexicon.docs();
+        let size = |d: &str| self.value_counts.get(d).copied().unwrap_or(usize::MAX);
+        let mut by_dim: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for h in all {
+            if h.kind != MatchKind::Word || h.span != span {
+                continue;
+            }
+            let Some(d) = docs.get(h.doc) else { continue };
+            if let (ItemKind::Value, Some(dim), Some(v)) = (d.kind, &d.dimension, &d.value)
+                && dim != dimension
+                && size(dim) < size(dimension)
+            {
+                let list = by_dim.entry(dim.as_str()).or_default();
+                if !list.contains(&v.as_str()) {
+                    list.push(v.as_str());
+                }
+            }
+        }
+        by_dim
+            .into_iter()
+            .filter(|(_, vs)| vs.len() == 1)
+            .map(|(d, vs)| (d.to_string(), vs[0].to_string()))
+            .collect()
+    }
+
+    /// Whether the words around `span` make it a value of `dimension`: the
+    /// dimension is named next to it ("objective retention", "retention
+    /// objective", "objective is installs"), a campaign attribute comes
+    /// right before "campaigns" ("retention campaigns"), or it follows
+    /// "optimised for".
+    fn value_context(
+        &self,
+        w: &Words,
+        span: (usize, usize),
+        dimension: &str,
+        dim_spans: &[((usize, usize), String)],
+    ) -> bool {
+        let beside = dim_spans.iter().any(|(s, d)| {
+            d == dimension
+                && (s.1 == span.0
+                    || s.0 == span.1
+                    || (s.1 + 1 == span.0 && matches!(w.at(s.1), "is" | "of" | "for" | "equals")))
+        });
+        let on_campaigns = self
+            .model
+            .dimensions
+            .get(dimension)
+            .is_some_and(|d| d.bindings.iter().any(|b| b.entity == "campaigns"));
+        let campaign_noun = on_campaigns
+            && matches!(
+                w.at(span.1),
+                "campaign" | "campaigns" | "objective" | "goal"
+            );
+        let optimised = on_campaigns
+            && span.0 >= 2
+            && w.at(span.0 - 1) == "for"
+            && matches!(
+                w.at(span.0 - 2),
+                "optimised" | "optimized" | "optimising" | "optimizing" | "bidding" | "aimed"
+            );
+        beside || campaign_noun || optimised
     }
 
     /// Rankings, thresholds, negations, follow-up cues, and the roles of the
@@ -602,9 +931,17 @@ impl Reader<'_> {
                         && mentions
                             .iter()
                             .any(|o| o.span.1 == m.span.0 && matches!(o.item, Item::Value { .. }));
-                    let per = m.span.0 > 0
+                    // "by AppLovin publisher": the word before the values.
+                    let mut k = m.span.0;
+                    while let Some(v) = mentions
+                        .iter()
+                        .find(|o| o.span.1 == k && k > 0 && matches!(o.item, Item::Value { .. }))
+                    {
+                        k = v.span.0;
+                    }
+                    let per = k > 0
                         && matches!(
-                            w.at(m.span.0 - 1),
+                            w.at(k - 1),
                             "by" | "per" | "each" | "every" | "across" | "which" | "what"
                         );
                     let population = after_value && !per;
@@ -615,16 +952,31 @@ impl Reader<'_> {
                 Item::Value { dimension, value } => {
                     let negated = scope(&negators, m.span.0, w, &mentions, claimed);
                     let only = scope(&onlys, m.span.0, w, &mentions, claimed);
-                    r.values.push(ValueRef {
-                        dimension: dimension.clone(),
-                        value: value.clone(),
-                        negated,
-                        only,
-                        at: m.span.0,
+                    // "subscriptions": one name for several values of a
+                    // dimension stands for all of them.
+                    let same = m.also.iter().filter_map(|a| match a {
+                        Item::Value {
+                            dimension: d,
+                            value: v,
+                        } if d == dimension => Some(v),
+                        _ => None,
                     });
+                    for v in std::iter::once(value).chain(same) {
+                        r.values.push(ValueRef {
+                            dimension: dimension.clone(),
+                            value: v.clone(),
+                            negated,
+                            only: only || m.also.iter().any(
+                                |a| matches!(a, Item::Value { dimension: d, .. } if d == dimension),
+                            ),
+                            at: m.span.0,
+                        });
+                    }
                 }
             }
         }
+        self.drop_populations(w, r);
+        self.share_nouns(w, r);
         // A count of a dimension's members: "how many campaigns".
         r.count_words = (0..n).any(|i| {
             (w.at(i) == "how" && w.at(i + 1) == "many")

@@ -55,6 +55,12 @@ fn fixture() -> Fixture {
             "Facebook_Android_DE_Lookalike",
             "Google_Android_US_UAC",
             "TikTok_iOS_JP_Broad",
+            "Snapchat_iOS_US_Broad",
+            "AppLovin_Android_BR_CPI",
+            "UnityAds_Android_IN_CPI",
+            "ironSource_Android_BR_Offerwall",
+            "AppleSearchAds_iOS_US_Brand",
+            "Google_iOS_JP_tROAS",
         ],
     );
     let mut docs = model_documents(&model);
@@ -191,7 +197,7 @@ fn negation_thresholds_and_segments() {
     );
     assert_eq!(
         f.plan("spend on lookalike campaigns last month"),
-        q(r#"{"metrics":["spend"],"dimensions":[{"name":"campaign"}],
+        q(r#"{"metrics":["spend"],
               "filters":[{"dimension":"campaign","op":"contains","values":["lookalike"]}],
               "time_range":{"kind":"previous","unit":"month"}}"#)
     );
@@ -331,4 +337,69 @@ fn honest_limits() {
         pending: Some(c.clone()),
     };
     assert_eq!(f.plan_in("2", &ctx), c.options[1].query);
+}
+
+#[test]
+fn populations_and_values_that_share_a_metric_name() {
+    let f = fixture();
+    // The campaigns the filters select, in total.
+    assert_eq!(
+        f.plan("ROAS for US iOS campaigns last month"),
+        q(r#"{"metrics":["roas"],
+              "filters":[{"dimension":"country","op":"in","values":["US"]},
+                         {"dimension":"platform","op":"in","values":["iOS"]}],
+              "time_range":{"kind":"previous","unit":"month"}}"#)
+    );
+    assert_eq!(
+        f.plan("What's the ROI on our Android campaigns this month?"),
+        q(r#"{"metrics":["roas"],
+              "filters":[{"dimension":"platform","op":"in","values":["Android"]}],
+              "time_range":{"kind":"current","unit":"month"}}"#)
+    );
+    // Objective values that are also metric names.
+    assert_eq!(
+        f.plan("What was the ROAS of campaigns optimised for purchases last month?"),
+        q(r#"{"metrics":["roas"],
+              "filters":[{"dimension":"objective","op":"in","values":["purchases"]}],
+              "time_range":{"kind":"previous","unit":"month"}}"#)
+    );
+    assert_eq!(
+        f.plan("D30 retention of installs from retention-objective campaigns in Q3"),
+        q(r#"{"metrics":["retention_d30"],
+              "filters":[{"dimension":"objective","op":"in","values":["retention"]}],
+              "time_range":{"kind":"between","start":"2026-07-01","end":"2026-09-30"}}"#)
+    );
+    assert_eq!(
+        f.plan("installs by objective last month"),
+        q(
+            r#"{"metrics":["installs"],"dimensions":[{"name":"objective"}],
+              "time_range":{"kind":"previous","unit":"month"}}"#
+        )
+    );
+    assert_eq!(
+        f.plan("spend on retention campaigns last month"),
+        q(r#"{"metrics":["spend"],
+              "filters":[{"dimension":"objective","op":"in","values":["retention"]}],
+              "time_range":{"kind":"previous","unit":"month"}}"#)
+    );
+    // "retention" alone is the metric family, and none of the options
+    // filters on the objective of the same name.
+    let Outcome::Clarify(c) = f.outcome("retention by network last month", &Context::default())
+    else {
+        panic!("expected a clarification");
+    };
+    for o in &c.options {
+        assert!(o.query.filters.is_empty(), "{o:?}");
+        assert!(o.query.metrics[0].starts_with("retention_"), "{o:?}");
+    }
+    // A ranking of campaigns leaves out the installs no campaign drove.
+    assert_eq!(
+        f.plan("Which campaign drove the most installs yesterday?"),
+        q(
+            r#"{"metrics":["installs"],"dimensions":[{"name":"campaign"}],
+              "filters":[{"dimension":"acquisition","op":"in","values":["paid"]}],
+              "time_range":{"kind":"day","offset":1},
+              "order":[{"by":"installs","desc":true}],"limit":1}"#
+        )
+    );
 }

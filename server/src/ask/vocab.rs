@@ -49,7 +49,9 @@ const FILLER: &str = "\
     respective corresponding given specific particular certain various different separate \
     individual segments cut slice sliced filter filtered filtering including include included \
     includes counting counted alone once twice ago how's what's goes gone seeing shown showing \
-    shows comparing difference change changes changed trending pacing tracking track trended ";
+    shows comparing difference change changes changed trending pacing tracking track trended \
+    mind telling told tells basically essentially literally simply hoping hope appreciate \
+    wondered grateful cheers greetings morning afternoon evening hiya ";
 
 pub fn is_filler(w: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();

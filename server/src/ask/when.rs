@@ -654,6 +654,15 @@ fn phrase(s: &Scan, i: usize) -> Option<(Cue, usize)> {
         return Some((Cue::Range(TimeRange::Current { unit: u }), used));
     }
 
+    // "since the start of September", "since the beginning of Q3".
+    if w == "since"
+        && w1 == "the"
+        && matches!(w2, "start" | "beginning")
+        && w3 == "of"
+        && let Some((start, _, n)) = s.period(i + 4)
+    {
+        return Some((Cue::Range(TimeRange::Since { start }), n + 4));
+    }
     // "since June 1", "since 2026-06-01", "since June", "from August on".
     if matches!(w, "since" | "after") {
         if let Some((d, n)) = s.date(i + 1) {
@@ -786,6 +795,15 @@ mod tests {
             [Cue::Range(TimeRange::Day { offset: 3 })]
         );
         assert_eq!(cues("revenue next month"), [Cue::Future]);
+        assert_eq!(
+            cues("Weekly CPI since the start of September"),
+            [
+                Cue::Grain(TimeGrain::Week),
+                Cue::Range(TimeRange::Since {
+                    start: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
+                })
+            ]
+        );
     }
 
     #[test]
