@@ -314,9 +314,14 @@ impl Lexicon {
         // Prefixes and misspellings of the words no exact name claimed.
         for len in 1..=3.min(norm.len()) {
             for start in 0..=norm.len() - len {
-                if covered[start..start + len].iter().any(|c| *c) {
+                // A misspelt phrase may hold a word that names something
+                // on its own ("cost per instal": "cost" is spend), so a
+                // phrase is tried unless every word is taken.
+                let taken = covered[start..start + len].iter().filter(|c| **c).count();
+                if taken == len || (len < 3 && taken > 0) {
                     continue;
                 }
+                let partly_taken = taken > 0;
                 let words = &norm[start..start + len];
                 // "cost per instal" may hold a stopword, but not at an end.
                 if is_stopword(&words[0]) || is_stopword(&words[len - 1]) {
@@ -325,7 +330,7 @@ impl Lexicon {
                 let key = words.join(" ");
                 let chars = key.chars().count();
                 let said = raw[start..start + len].join(" ");
-                if chars >= 4 && len <= 2 {
+                if chars >= 4 && len <= 2 && !partly_taken {
                     let mut stream = self
                         .names
                         .search(Str::new(&key).starts_with())
@@ -350,7 +355,7 @@ impl Lexicon {
                 }
                 if chars >= 5 {
                     // A transposition counts as one edit ("andriod").
-                    let dist = if chars >= 9 { 2 } else { 1 };
+                    let dist = if chars >= 9 && !partly_taken { 2 } else { 1 };
                     // A doubled final "s" escapes the plural rule ("roass"
                     // stays whole while "roas" is indexed as "roa"), so the
                     // word is also tried with one "s" less.

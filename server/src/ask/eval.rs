@@ -50,6 +50,14 @@ pub struct Item {
     /// The model metrics the question asks for (coverage bookkeeping).
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Answer rows with one of these texts in a cell (the "Organic" row of
+    /// a publisher breakdown) may be there or not.
+    #[serde(default)]
+    pub optional_rows: Vec<String>,
+    /// The question names no count: an ordered answer that starts with the
+    /// gold rows and lists more is right.
+    #[serde(default)]
+    pub more_rows_ok: bool,
     #[serde(default)]
     pub turns: Vec<TurnSpec>,
 }
@@ -70,6 +78,14 @@ pub struct TurnSpec {
     pub note: Option<String>,
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Answer rows with one of these texts in a cell (the "Organic" row of
+    /// a publisher breakdown) may be there or not.
+    #[serde(default)]
+    pub optional_rows: Vec<String>,
+    /// The question names no count: an ordered answer that starts with the
+    /// gold rows and lists more is right.
+    #[serde(default)]
+    pub more_rows_ok: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,6 +187,8 @@ fn conversations(set: &QuestionSet) -> Vec<(String, Vec<TurnSpec>, Vec<String>)>
                     tags: Vec::new(),
                     note: q.note.clone(),
                     metrics: q.metrics.clone(),
+                    optional_rows: q.optional_rows.clone(),
+                    more_rows_ok: q.more_rows_ok,
                 }],
                 None => q.turns.clone(),
             };
@@ -281,7 +299,8 @@ async fn judge(
                     message: e.to_string(),
                 })?;
             let gold_rows = g.rows_json();
-            match compare(&gold_rows, &r.rows, t.ordered) {
+            let got = t.leeway(&gold_rows, &r.rows);
+            match compare(&gold_rows, &got, t.ordered) {
                 Ok(()) => o.pass = true,
                 Err(why) => {
                     o.wrong_number = true;
@@ -399,6 +418,31 @@ fn sorted_column(rows: &[Vec<Cell>], c: usize) -> Vec<Cell> {
 
 /// Whether the gold rows come back: each gold column matched to a distinct
 /// answer column, the projected rows equal as a multiset (or in order).
+impl TurnSpec {
+    /// The answer rows to compare with the gold ones, after what the item
+    /// lets an answer hold beyond them.
+    fn leeway(
+        &self,
+        gold: &[Vec<serde_json::Value>],
+        got: &[Vec<serde_json::Value>],
+    ) -> Vec<Vec<serde_json::Value>> {
+        let mut rows: Vec<Vec<serde_json::Value>> = got
+            .iter()
+            .filter(|r| {
+                !r.iter().any(|c| {
+                    c.as_str()
+                        .is_some_and(|s| self.optional_rows.iter().any(|o| o == s))
+                })
+            })
+            .cloned()
+            .collect();
+        if self.more_rows_ok && rows.len() > gold.len() {
+            rows.truncate(gold.len());
+        }
+        rows
+    }
+}
+
 pub fn compare(
     gold: &[Vec<serde_json::Value>],
     got: &[Vec<serde_json::Value>],

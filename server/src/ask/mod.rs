@@ -691,7 +691,8 @@ impl Asker {
             .map_err(SemanticError::from)?;
         let execute_ms = ms(t);
         let t = Instant::now();
-        let rows = result.rows_json();
+        let mut rows = result.rows_json();
+        let unmeasured = trim_unmeasured(&compiled.query, &mut rows);
         sink(AskEvent::Table {
             columns: compiled.columns.clone(),
             rows: rows.clone(),
@@ -705,9 +706,9 @@ impl Asker {
                 let facts = crate::answer::narrate::narration_facts(&compiled, model, &rows);
                 // The chart goes out first so it is drawn while the words
                 // arrive.
-                sink(AskEvent::Chart(r.chart.clone().unwrap_or_else(|| {
-                    crate::answer::chart::choose(&compiled, model, &rows)
-                })));
+                if let Some(chart) = &r.chart {
+                    sink(AskEvent::Chart(chart.clone()));
+                }
                 sent = 4;
                 let mut on_token = |piece: &str| {
                     sink(AskEvent::Narrative {
@@ -743,6 +744,11 @@ impl Asker {
             .chain(compiled.notes.clone())
             .collect();
         notes.append(&mut r.notes);
+        if unmeasured > 0 {
+            notes.push(format!(
+                "{unmeasured} period(s) at the edge of the range have no value yet (for retention, installs too recent to have reached the day), so they are left out"
+            ));
+        }
         r.notes = notes;
         r.confidence = Some(p.confidence);
         r.planner = planner.to_string();
@@ -884,4 +890,25 @@ impl llm::PlanCheck for Checks<'_> {
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
+}
+
+/// A time series whose first or last buckets have no value in any metric
+/// (D7 retention of installs less than seven days old): those buckets are
+/// not measured yet rather than zero, and are left out. Returns how many.
+fn trim_unmeasured(
+    q: &quarry_schema::SemanticQuery,
+    rows: &mut Vec<Vec<serde_json::Value>>,
+) -> usize {
+    if q.dimensions.len() != 1 || q.dimensions[0].grain.is_none() || q.compare.is_some() {
+        return 0;
+    }
+    let empty =
+        |r: &Vec<serde_json::Value>| r.len() > 1 && r[1..].iter().all(serde_json::Value::is_null);
+    let before = rows.len();
+    while rows.last().is_some_and(empty) {
+        rows.pop();
+    }
+    let lead = rows.iter().take_while(|r| empty(r)).count();
+    rows.drain(..lead);
+    before - rows.len()
 }

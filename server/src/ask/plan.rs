@@ -177,8 +177,18 @@ impl Planner<'_> {
             .as_ref()
             .map(|p| p.partial.clone())
             .or_else(|| ctx.last.clone());
+        // "D7" in reply to "which retention?": the answer completes the
+        // question asked back.
+        let completes = ctx.pending.is_some()
+            && r.dimensions.is_empty()
+            && r.values.is_empty()
+            && r.time.is_empty()
+            && r.words.len() <= 4;
         let followup = last.is_some()
-            && (r.followup || parts.metrics.is_empty() || (r.also && !parts.metrics.is_empty()));
+            && (completes
+                || r.followup
+                || parts.metrics.is_empty()
+                || (r.also && !parts.metrics.is_empty()));
 
         if parts.metrics.is_empty() && !followup {
             return self.no_metric(&r, hits, parts);
@@ -775,6 +785,23 @@ impl Planner<'_> {
                         q.metrics.push(m);
                     }
                 }
+            } else if q.limit.is_some()
+                && !q.order.is_empty()
+                && p.order.is_empty()
+                && r.words
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "their" | "them" | "those" | "these" | "its"))
+            {
+                // "top 5 campaigns by spend" then "what's their CPI?": the
+                // same five rows, so the ranking metric stays to rank them.
+                let kept: Vec<String> = q.order.iter().map(|o| o.by.clone()).collect();
+                q.metrics = std::mem::take(&mut p.metrics);
+                for k in kept {
+                    if !q.metrics.contains(&k) {
+                        q.metrics.push(k);
+                    }
+                }
+                q.conditions.retain(|c| q.metrics.contains(&c.metric));
             } else {
                 let old_first = q.metrics.first().cloned();
                 q.metrics = std::mem::take(&mut p.metrics);
@@ -854,11 +881,35 @@ impl Planner<'_> {
             q.conditions.retain(|x| x.metric != c.metric);
             q.conditions.push(c);
         }
-        if let Some(t) = p.time_range.take() {
-            q.time_range = Some(t);
-        }
-        if let Some(c) = p.compare.take() {
-            q.compare = Some(c);
+        let versus = r.cues().any(|c| *c == Cue::Versus)
+            || r.words
+                .iter()
+                .any(|w| matches!(w.as_str(), "compare" | "compared" | "vs" | "versus"));
+        let old_range = q.time_range.clone();
+        match (p.time_range.take(), p.compare.take(), old_range) {
+            // "vs the same days last month?": the old period, compared with
+            // the one before it.
+            (Some(new), None, Some(old)) if versus && self.is_before(&new, &old) => {
+                q.compare = Some(Comparison::PreviousPeriod);
+            }
+            // "and the month before?": the period before the old one.
+            (None, Some(Comparison::PreviousPeriod), Some(old)) if !versus => {
+                if let Ok(d) = time::previous_period(&old, self.as_of) {
+                    q.time_range = Some(TimeRange::Between {
+                        start: d.start,
+                        end: d.end,
+                    });
+                }
+                q.compare = None;
+            }
+            (t, c, _) => {
+                if let Some(t) = t {
+                    q.time_range = Some(t);
+                }
+                if let Some(c) = c {
+                    q.compare = Some(c);
+                }
+            }
         }
         if !p.order.is_empty() {
             q.order = std::mem::take(&mut p.order);
@@ -867,6 +918,18 @@ impl Planner<'_> {
             q.limit = Some(l);
         }
         q
+    }
+
+    /// Whether `new` starts before `old` and ends no later than the day
+    /// before `old` starts: an earlier period to compare with.
+    fn is_before(&self, new: &TimeRange, old: &TimeRange) -> bool {
+        let (Ok(Some(n)), Ok(Some(o))) = (
+            time::resolve(new, self.as_of),
+            time::resolve(old, self.as_of),
+        ) else {
+            return false;
+        };
+        n.end < o.start
     }
 
     /// Grains and trends become a time breakdown sized to the period.

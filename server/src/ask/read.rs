@@ -132,6 +132,9 @@ pub struct Reading {
     /// also holds as a word ("Apple" the parent company, or Apple Search
     /// Ads the network): the chosen one and the others it could be.
     pub value_choices: Vec<ValueChoice>,
+    /// Positions of named items another reading consumed ("install" in "a
+    /// dollar per install").
+    pub skip: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -230,9 +233,47 @@ impl Reader<'_> {
         }
         self.structure(&w, &mut r, &mut claimed);
         self.fragments(&w, &all, &mut r, &mut claimed);
-        // What is left: filler, or words nothing explains.
+        // What is left: filler, or words nothing explains. A word repeating
+        // one already read ("network by network") is read the same way; a
+        // clause that names nothing at all ("I'm putting together a deck
+        // for the offsite") is the asker's context, not the question.
+        let stem = quarry_retrieval::lexical::stem;
+        let read_stems: BTreeSet<String> = (0..w.len())
+            .filter(|&i| claimed[i])
+            .map(|i| stem(&w.low[i]))
+            .collect();
+        let clauses = clauses(question, w.len());
+        let names_something = |i: usize| {
+            r.mentions.iter().any(|m| m.span.0 <= i && i < m.span.1)
+                || r.time
+                    .iter()
+                    .any(|f| f.cue != Cue::Future && f.span.0 <= i && i < f.span.1)
+                || r.fragments.iter().any(|f| f.at == i)
+        };
+        let chatter: Vec<bool> = match &clauses {
+            Some(ids) => {
+                // A clause counts as context when it names nothing, has at
+                // least five words and no word that would narrow an answer
+                // ("excluding bots" is not context).
+                let mut has: BTreeMap<usize, (bool, usize)> = BTreeMap::new();
+                for (i, c) in ids.iter().enumerate() {
+                    let narrows = vocab::is_negation(&w, i)
+                        || matches!(w.at(i), "only" | "just" | "solely")
+                        || comparator(&w, i).is_some();
+                    let e = has.entry(*c).or_default();
+                    e.0 |= names_something(i) || narrows;
+                    e.1 += 1;
+                }
+                if has.values().any(|v| v.0) {
+                    ids.iter().map(|c| !has[c].0 && has[c].1 >= 5).collect()
+                } else {
+                    vec![false; w.len()]
+                }
+            }
+            None => vec![false; w.len()],
+        };
         for (i, word) in w.low.iter().enumerate() {
-            if claimed[i] {
+            if claimed[i] || chatter[i] || read_stems.contains(&stem(word)) {
                 continue;
             }
             if vocab::OUTSIDE.contains(&word.as_str())
@@ -527,15 +568,6 @@ impl Reader<'_> {
     /// the metric does.
     fn share_nouns(&self, w: &Words, r: &mut Reading) {
         let docs = self.lexicon.docs();
-        let metric_named = |phrase: &str| -> Option<String> {
-            self.lexicon.matches(phrase).into_iter().find_map(|h| {
-                let d = docs.get(h.doc)?;
-                (h.kind == MatchKind::Exact
-                    && d.kind == ItemKind::Metric
-                    && h.span == (0, phrase.split_whitespace().count()))
-                    .then(|| d.key.clone())
-            })
-        };
         let metric_mentions: Vec<(usize, usize, String)> = r
             .mentions
             .iter()
@@ -576,7 +608,7 @@ impl Reader<'_> {
                 continue;
             };
             let noun = w.low[a + 1..*b].join(" ");
-            if let Some(m) = metric_named(&format!("{word} {noun}")) {
+            if let Some(m) = self.metric_by_name(&format!("{word} {noun}")) {
                 drop.push(v.at);
                 r.metrics.push((v.at, m));
             }
@@ -682,6 +714,17 @@ impl Reader<'_> {
             .filter(|(_, vs)| vs.len() == 1)
             .map(|(d, vs)| (d.to_string(), vs[0].to_string()))
             .collect()
+    }
+
+    /// The metric a phrase names exactly, if any.
+    fn metric_by_name(&self, phrase: &str) -> Option<String> {
+        let docs = self.lexicon.docs();
+        let len = phrase.split_whitespace().count();
+        self.lexicon.matches(phrase).into_iter().find_map(|h| {
+            let d = docs.get(h.doc)?;
+            (h.kind == MatchKind::Exact && d.kind == ItemKind::Metric && h.span == (0, len))
+                .then(|| d.key.clone())
+        })
     }
 
     /// Whether the words around `span` make it a value of `dimension`: the
@@ -835,11 +878,22 @@ impl Reader<'_> {
             if w.at(j) == "usd" {
                 j += 1;
             }
-            let Some((value, multiple)) = quantity(w.at(j)) else {
+            // "less than a dollar".
+            let (quantity_at, words) = if matches!(w.at(j), "a" | "one")
+                && matches!(w.at(j + 1), "dollar" | "buck" | "usd")
+            {
+                (Some((1.0, false)), 1)
+            } else {
+                (quantity(w.at(j)), 0)
+            };
+            let Some((value, multiple)) = quantity_at else {
                 i += 1;
                 continue;
             };
-            let mut end = j + 1;
+            let mut end = j + 1 + words;
+            if words == 1 {
+                end -= 1;
+            }
             let mut percent = false;
             if matches!(w.at(end), "percent" | "pct") {
                 percent = true;
@@ -850,9 +904,18 @@ impl Reader<'_> {
             ) {
                 end += 1;
             }
+            // "a dollar per install": an amount per unit is the cost of one.
+            let mut per_unit = None;
+            if w.at(end) == "per"
+                && let Some(m) = self.metric_by_name(&format!("cost per {}", w.at(end + 1)))
+            {
+                per_unit = Some(m);
+                r.skip.push(end + 1);
+                end += 2;
+            }
             // The metric named right after the number ("more than 1000
             // installs"), else the nearest one before the comparison.
-            let after = metric_at(end, r);
+            let after = per_unit.or_else(|| metric_at(end, r));
             let metric = after.clone().or_else(|| {
                 r.mentions
                     .iter()
@@ -875,6 +938,29 @@ impl Reader<'_> {
             i = end;
         }
 
+        // "which networks lost money": a loss is negative profit.
+        if let Some(profit) = self.metric_by_name("profit") {
+            for i in 0..n {
+                let loss = matches!(w.at(i), "lost" | "losing" | "lose" | "loses")
+                    && matches!(w.at(i + 1), "money" | "cash");
+                let unprofitable = matches!(w.at(i), "unprofitable" | "loss-making");
+                if (loss || unprofitable) && !claimed[i] {
+                    let len = if loss { 2 } else { 1 };
+                    r.thresholds.push(Threshold {
+                        metric: Some(profit.clone()),
+                        op: CompareOp::Lt,
+                        value: 0.0,
+                        percent: false,
+                        multiple: false,
+                        at: i,
+                    });
+                    r.skip.extend(i..i + len);
+                    mark(claimed, i, i + len);
+                    r.metrics.push((i, profit.clone()));
+                }
+            }
+        }
+
         // Roles of the named items.
         let negators: Vec<usize> = (0..n)
             .filter(|&i| !claimed[i] && vocab::is_negation(w, i))
@@ -891,6 +977,9 @@ impl Reader<'_> {
         }
         let mentions = r.mentions.clone();
         for (k, m) in mentions.iter().enumerate() {
+            if r.skip.contains(&m.span.0) {
+                continue;
+            }
             match &m.item {
                 Item::Metric(name) => {
                     // "paid users", "iOS users": a count of everything ever,
@@ -945,7 +1034,16 @@ impl Reader<'_> {
                             "by" | "per" | "each" | "every" | "across" | "which" | "what"
                         );
                     let population = after_value && !per;
-                    if !labels_value && !population && !r.dimensions.iter().any(|(_, x)| x == d) {
+                    // "for every country except the US": which members
+                    // count, not one row each.
+                    let every_but = m.span.0 > 0
+                        && matches!(w.at(m.span.0 - 1), "every" | "all" | "each" | "any")
+                        && (vocab::is_negation(w, m.span.1) || w.at(m.span.1) == "but");
+                    if !labels_value
+                        && !population
+                        && !every_but
+                        && !r.dimensions.iter().any(|(_, x)| x == d)
+                    {
                         r.dimensions.push((m.span.0, d.clone()));
                     }
                 }
@@ -1081,6 +1179,22 @@ impl Reader<'_> {
             claimed[at] = true;
         }
     }
+}
+
+/// The clause of each word: the question split at sentence ends, dashes,
+/// semicolons and commas. None when the pieces do not add up to the
+/// question's words.
+fn clauses(question: &str, n: usize) -> Option<Vec<usize>> {
+    let mut ids = Vec::with_capacity(n);
+    for (k, piece) in question
+        .split(['.', '!', '?', ';', ',', '\u{2013}', '\u{2014}'])
+        .flat_map(|p| p.split(" - "))
+        .enumerate()
+    {
+        let len = Words::new(piece).len();
+        ids.extend(std::iter::repeat_n(k, len));
+    }
+    (ids.len() == n).then_some(ids)
 }
 
 fn claimed_at(claimed: &[bool], i: usize) -> bool {
