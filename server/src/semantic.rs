@@ -122,6 +122,7 @@ impl Workspace {
             &notice,
         )
         .await?;
+        engine.add_tables(report.tables);
         engine.add_tables(report.views);
         engine.check_model(&model)?;
         Ok(Self {

@@ -167,6 +167,8 @@ struct Stamp {
 pub struct InstallReport {
     /// Feature tables computed now (the others were up to date).
     pub computed: Vec<String>,
+    /// Every feature table, registered whether computed now or before.
+    pub tables: Vec<String>,
     pub views: Vec<String>,
 }
 
@@ -224,6 +226,7 @@ pub async fn install(
             name: table.name.clone(),
             message: e.to_string(),
         })?;
+        report.tables.push(table.name.clone());
     }
     let templates = Templates::new(folder, as_of);
     for view in &folder.features.views {
