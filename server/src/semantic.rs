@@ -135,6 +135,19 @@ impl Workspace {
         })
     }
 
+    /// Scores the model views whole once and keeps them in memory until a
+    /// model is promoted: for a server or an evaluation that asks many
+    /// questions about fraud, churn and lifetime value.
+    pub async fn hold_scores(&self) -> Result<Vec<String>, SemanticError> {
+        Ok(crate::ml::features::hold_views(
+            self.engine.context(),
+            &self.ml,
+            &self.registry,
+            self.period.as_of,
+        )
+        .await?)
+    }
+
     /// The ML folder's templates at this warehouse's as-of date.
     pub fn templates(&self) -> Templates {
         Templates::new(&self.ml, self.period.as_of)

@@ -234,6 +234,11 @@ fn table(r: &Response) -> Table {
 pub async fn eval_ask(cfg: &Config, args: &EvalAskArgs) -> anyhow::Result<()> {
     let set = eval::load(&args.file)?;
     let asker = open(cfg, Some(Store::in_memory()?)).await?;
+    // As a server does at startup: the model views are scored once, so the
+    // latencies are those of a running server.
+    if let Err(e) = asker.ws.hold_scores().await {
+        eprintln!("warning: model views are scored per question: {e}");
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} asking [{bar:32}] {pos}/{len} ({elapsed})")

@@ -244,6 +244,45 @@ pub async fn install(
     Ok(report)
 }
 
+/// Replaces every view by one scored whole and held in memory until a
+/// model is promoted (see `scored`), and scores them now; returns the views
+/// held (a view whose model is not trained yet is left as it is). For long-running
+/// processes: a single question scores only the rows it reads, faster than
+/// scoring everything.
+pub async fn hold_views(
+    ctx: &SessionContext,
+    folder: &MlFolder,
+    registry: &Registry,
+    as_of: NaiveDate,
+) -> Result<Vec<String>, FeatureError> {
+    let templates = Templates::new(folder, as_of);
+    let mut held = Vec::new();
+    for view in &folder.features.views {
+        let sql = templates.render(&format!("view {}", view.name), &view.sql)?;
+        let err = |e: datafusion::error::DataFusionError| FeatureError::View {
+            name: view.name.clone(),
+            message: e.to_string(),
+        };
+        let plan = ctx.sql(&sql).await.map_err(err)?.logical_plan().clone();
+        let scored = std::sync::Arc::new(super::scored::ScoredView::new(
+            &view.name,
+            plan,
+            registry.clone(),
+        ));
+        // A view whose model is not trained yet stays as it is; its
+        // questions say what to train.
+        if let Err(e) = scored.table(&ctx.state()).await {
+            tracing::warn!(view = %view.name, "not held: {e}");
+            continue;
+        }
+        ctx.deregister_table(view.name.as_str()).map_err(err)?;
+        ctx.register_table(view.name.as_str(), scored)
+            .map_err(err)?;
+        held.push(view.name.clone());
+    }
+    Ok(held)
+}
+
 async fn compute(
     ctx: &SessionContext,
     name: &str,

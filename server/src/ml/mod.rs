@@ -12,5 +12,6 @@ pub mod logistic;
 pub mod metrics;
 pub mod model;
 pub mod registry;
+pub mod scored;
 pub mod spec;
 pub mod train;

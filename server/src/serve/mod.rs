@@ -247,8 +247,15 @@ pub async fn run(cfg: Config, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Resu
         tokio::spawn(async move {
             match Asker::open(&state.cfg).await {
                 Ok(a) => {
-                    let _ = state.asker.set(Arc::new(a));
+                    let a = Arc::new(a);
+                    let _ = state.asker.set(a.clone());
                     tracing::info!("ready: questions are answered");
+                    // Questions are answered meanwhile, scoring only the
+                    // rows they read.
+                    match a.ws.hold_scores().await {
+                        Ok(views) => tracing::info!(?views, "model views scored and held"),
+                        Err(e) => tracing::warn!("model views are scored per question: {e}"),
+                    }
                 }
                 Err(e) => {
                     let _ = state.load_error.set(e.to_string());

@@ -183,7 +183,7 @@ async fn scores_reach_sql_views_and_metrics_and_bad_input_is_an_error_or_null() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promotion_reaches_a_running_engine() {
     let wh = support::warehouse();
-    wh.train(&["churn"]).await;
+    wh.train(&["churn", "ltv"]).await;
     let ws = wh.workspace().await;
     let sql = "SELECT avg(churn_risk) FROM user_metrics";
     let before = rows(&ws, sql).await[0][0].as_f64().unwrap();
@@ -206,6 +206,16 @@ async fn a_promotion_reaches_a_running_engine() {
     ws.registry.promote("churn", 2).unwrap();
     let after = rows(&ws, sql).await[0][0].as_f64().unwrap();
     assert_ne!(after, before, "the same engine scores with v2 at once");
+    ws.registry.promote("churn", 1).unwrap();
+    support::assert_same_rows(&rows(&ws, sql).await[0][0], &before.into());
+
+    // Held in memory, as a server holds them: the same scores, and a
+    // promotion still reaches the next query.
+    let held = ws.hold_scores().await.unwrap();
+    assert!(held.contains(&"user_metrics".to_string()), "{held:?}");
+    support::assert_same_rows(&rows(&ws, sql).await[0][0], &before.into());
+    ws.registry.promote("churn", 2).unwrap();
+    support::assert_same_rows(&rows(&ws, sql).await[0][0], &after.into());
     ws.registry.promote("churn", 1).unwrap();
     support::assert_same_rows(&rows(&ws, sql).await[0][0], &before.into());
 }
