@@ -1588,9 +1588,10 @@ mod tests {
             names.contains(&"installs") && names.contains(&"extra"),
             "{names:?}"
         );
+        assert!(names.contains(&"user_activity"), "{names:?}");
         assert!(
-            !names.contains(&"user_activity"),
-            "SQL entities are not relations"
+            !names.contains(&"install_features"),
+            "tables no entity reads are not relations"
         );
     }
 }

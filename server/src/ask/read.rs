@@ -365,6 +365,14 @@ impl Reader<'_> {
                 .map(|m| m.name.clone())
                 .collect()
         };
+        let metric_starts: BTreeSet<usize> = groups
+            .iter()
+            .filter(|(_, hs)| {
+                hs.iter()
+                    .any(|h| docs.get(h.doc).is_some_and(|d| d.kind == ItemKind::Metric))
+            })
+            .map(|(s, _)| s.0)
+            .collect();
         let mut out = Vec::new();
         let group_dims: Vec<((usize, usize), Vec<String>)> = groups
             .iter()
@@ -485,7 +493,14 @@ impl Reader<'_> {
                     })
                     .cloned()
             };
-            let item = if paired.is_some() {
+            // "organic users": a word that is a value and also a metric,
+            // right before another metric, is that metric's qualifier.
+            let before_metric = span.1 - span.0 == 1
+                && items.iter().any(|i| matches!(i, Item::Metric(_)))
+                && metric_starts.contains(&span.1);
+            let item = if before_metric {
+                value_of(None).or_else(|| self.choose(w, span, &items, &dim_spans))
+            } else if paired.is_some() {
                 value_of(paired.as_ref()).or_else(|| self.choose(w, span, &items, &dim_spans))
             } else if cue_before {
                 value_of(None).or_else(|| self.choose(w, span, &items, &dim_spans))
@@ -791,6 +806,32 @@ impl Reader<'_> {
             })
         };
 
+        // "the cheapest installs": ranked by what one of them costs.
+        for i in 0..n {
+            let cheap = matches!(w.at(i), "cheapest" | "cheaper");
+            let dear = matches!(w.at(i), "priciest" | "costliest")
+                || (w.at(i) == "most" && w.at(i + 1) == "expensive");
+            if claimed[i] || !(cheap || dear) || r.ranking.is_some() {
+                continue;
+            }
+            let noun_at = if w.at(i) == "most" { i + 2 } else { i + 1 };
+            let Some(m) = r.mentions.iter().find(|m| m.span.0 == noun_at) else {
+                continue;
+            };
+            let Some(metric) = self.metric_by_name(&format!("cost per {}", m.said.to_lowercase()))
+            else {
+                continue;
+            };
+            r.ranking = Some(Ranking {
+                rank: if cheap { Rank::Low } else { Rank::High },
+                n: None,
+                at: i,
+                metric: Some(metric.clone()),
+            });
+            r.skip.push(noun_at);
+            r.metrics.push((i, metric));
+            mark(claimed, i, noun_at);
+        }
         // Rankings: "top 5", "5 best", "the worst", "highest".
         for i in 0..n {
             if claimed[i] {

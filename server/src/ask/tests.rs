@@ -403,3 +403,18 @@ fn populations_and_values_that_share_a_metric_name() {
         )
     );
 }
+
+#[test]
+fn a_value_word_before_a_metric_qualifies_it() {
+    let f = fixture();
+    assert_eq!(
+        f.plan("revenue from organic users this month"),
+        q(r#"{"metrics":["revenue"],
+              "filters":[{"dimension":"acquisition","op":"in","values":["organic"]}],
+              "time_range":{"kind":"current","unit":"month"}}"#)
+    );
+    let p = f.plan("which country has the cheapest installs this month");
+    assert_eq!(p.metrics, vec!["cpi"]);
+    assert_eq!(p.order[0].by, "cpi");
+    assert!(!p.order[0].desc);
+}

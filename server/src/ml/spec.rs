@@ -463,7 +463,10 @@ mod tests {
             .iter()
             .map(|f| f.name.as_str())
             .collect();
-        assert_eq!(names, ["install_features", "user_features"]);
+        assert_eq!(
+            names,
+            ["install_features", "user_features", "user_activity"]
+        );
         let views: Vec<_> = ml.features.views.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(views, ["installs", "user_metrics"]);
         let fraud = &ml.specs["fraud"].1;

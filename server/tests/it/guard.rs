@@ -449,6 +449,7 @@ fn the_demo_relations_are_the_model_tables() {
             "events",
             "installs",
             "publishers",
+            "user_activity",
             "user_metrics",
             "users"
         ]
