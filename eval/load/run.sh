@@ -39,7 +39,7 @@ log="$data/load/server.log"
 QUARRY_DATA_DIR="$scratch" QUARRY__SERVER__RATE_LIMIT_PER_MINUTE=0 QUARRY__SERVER__REQUEST_TIMEOUT_SECS=300 \
   "$bin" serve --port 0 > "$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
 url=""
 for _ in $(seq 1 600); do
   url=$(grep -oE 'http://[^ ]+/' "$log" | head -1 || true)
@@ -48,6 +48,11 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 curl -fs "${url}readyz" >/dev/null || { echo "the server did not get ready" >&2; cat "$log" >&2; exit 1; }
+# Steady state: the server scores the model views once after it gets ready.
+for _ in $(seq 1 360); do
+  if curl -fs "${url}readyz" | grep -q '"scores_held":true'; then break; fi
+  sleep 0.5
+done
 echo "server $url (pid $pid), $connections connections, $seconds s per phase"
 
 peak() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$pid/status"; }

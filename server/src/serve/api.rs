@@ -495,7 +495,12 @@ async fn readyz(State(state): State<Shared>) -> Response {
         Ok::<_, ApiError>(items)
     };
     match check.await {
-        Ok(items) => Json(json!({ "status": "ready", "indexed_items": items })).into_response(),
+        Ok(items) => Json(json!({
+            "status": "ready",
+            "indexed_items": items,
+            "scores_held": state.scores_held.load(std::sync::atomic::Ordering::Relaxed),
+        }))
+        .into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     /// The failure that stopped loading, for `/readyz`.
     pub load_error: OnceLock<String>,
     pub metrics: metrics::Metrics,
+    /// Whether the model views are scored and held (`/readyz` says so).
+    pub scores_held: std::sync::atomic::AtomicBool,
 }
 
 pub type Shared = Arc<AppState>;
@@ -44,6 +46,7 @@ impl AppState {
     pub fn new(cfg: Config) -> Self {
         Self {
             cfg,
+            scores_held: std::sync::atomic::AtomicBool::new(false),
             asker: OnceLock::new(),
             load_error: OnceLock::new(),
             metrics: metrics::Metrics::default(),
@@ -253,7 +256,12 @@ pub async fn run(cfg: Config, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Resu
                     // Questions are answered meanwhile, scoring only the
                     // rows they read.
                     match a.ws.hold_scores().await {
-                        Ok(views) => tracing::info!(?views, "model views scored and held"),
+                        Ok(views) => {
+                            tracing::info!(?views, "model views scored and held");
+                            state
+                                .scores_held
+                                .store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
                         Err(e) => tracing::warn!("model views are scored per question: {e}"),
                     }
                 }

@@ -114,7 +114,7 @@ pub fn build() -> Value {
                 "responses": merge(json!({"200": {"description": "{model, as_of, metrics, dimensions, sample_questions}"}}), &errors)
             }},
             "/healthz": {"get": {"summary": "The process is up", "security": [], "responses": {"200": {"description": "{status: ok}"}}}},
-            "/readyz": {"get": {"summary": "Questions can be answered", "security": [], "responses": {"200": {"description": "{status: ready, indexed_items}"}, "503": {"description": "Loading or unavailable"}}}},
+            "/readyz": {"get": {"summary": "Questions can be answered", "security": [], "responses": {"200": {"description": "{status: ready, indexed_items, scores_held: whether the model views are scored and held in memory yet}"}, "503": {"description": "Loading or unavailable"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {"description": "OpenMetrics text"}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}}
         }
