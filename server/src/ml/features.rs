@@ -264,11 +264,9 @@ pub async fn hold_views(
             message: e.to_string(),
         };
         let plan = ctx.sql(&sql).await.map_err(err)?.logical_plan().clone();
-        let scored = std::sync::Arc::new(super::scored::ScoredView::new(
-            &view.name,
-            plan,
-            registry.clone(),
-        ));
+        let scored = std::sync::Arc::new(
+            super::scored::ScoredView::new(&view.name, plan, registry.clone()).map_err(err)?,
+        );
         // A view whose model is not trained yet stays as it is; its
         // questions say what to train.
         if let Err(e) = scored.table(&ctx.state()).await {

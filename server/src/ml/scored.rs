@@ -26,20 +26,31 @@ pub struct ScoredView {
     name: String,
     plan: LogicalPlan,
     schema: SchemaRef,
+    /// The columns held: all but the per-row explanations (`*_reasons`),
+    /// which cost more than the scores and are read by few questions.
+    kept: Vec<usize>,
+    live: Arc<dyn TableProvider>,
     registry: Registry,
     held: Mutex<Option<(Key, Arc<MemTable>)>>,
 }
 
 impl ScoredView {
-    pub fn new(name: &str, plan: LogicalPlan, registry: Registry) -> Self {
+    pub fn new(name: &str, plan: LogicalPlan, registry: Registry) -> Result<Self> {
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        Self {
+        let kept = (0..schema.fields().len())
+            .filter(|&i| !schema.field(i).name().ends_with("_reasons"))
+            .collect();
+        let live: Arc<dyn TableProvider> =
+            Arc::new(datafusion::datasource::ViewTable::new(plan.clone(), None));
+        Ok(Self {
             name: name.to_string(),
             plan,
             schema,
+            kept,
+            live,
             registry,
             held: Mutex::new(None),
-        }
+        })
     }
 
     fn key(&self) -> Result<Key> {
@@ -69,7 +80,19 @@ impl ScoredView {
             return Ok(Arc::clone(t));
         }
         let started = std::time::Instant::now();
-        let physical = state.create_physical_plan(&self.plan).await?;
+        let exprs: Vec<Expr> = self
+            .kept
+            .iter()
+            .map(|&i| {
+                let (q, f) = self.plan.schema().qualified_field(i);
+                Expr::Column(datafusion::common::Column::from((q, f)))
+            })
+            .collect();
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::from(self.plan.clone())
+            .project(exprs)?
+            .build()?;
+        let plan = state.optimize(&plan)?;
+        let physical = state.create_physical_plan(&plan).await?;
         let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await?;
         // Two partitions or more, so scans of the held rows use the cores.
         let parts = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
@@ -77,7 +100,8 @@ impl ScoredView {
         for (i, b) in batches.into_iter().enumerate() {
             partitions[i % parts].push(b);
         }
-        let table = Arc::new(MemTable::try_new(Arc::clone(&self.schema), partitions)?);
+        let held_schema = Arc::new(self.schema.project(&self.kept)?);
+        let table = Arc::new(MemTable::try_new(held_schema, partitions)?);
         tracing::info!(
             view = %self.name,
             ms = started.elapsed().as_millis() as u64,
@@ -105,8 +129,20 @@ impl TableProvider for ScoredView {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let table = self.table(state).await?;
-        table.scan(state, projection, filters, limit).await
+        // Positions in the held table; an explanation column is read live.
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let wanted = projection.unwrap_or(&all);
+        let held: Option<Vec<usize>> = wanted
+            .iter()
+            .map(|i| self.kept.iter().position(|k| k == i))
+            .collect();
+        match held {
+            Some(positions) => {
+                let table = self.table(state).await?;
+                table.scan(state, Some(&positions), filters, limit).await
+            }
+            None => self.live.scan(state, projection, filters, limit).await,
+        }
     }
 
     fn supports_filters_pushdown(
