@@ -160,11 +160,15 @@ impl Engine {
         let session = SessionConfig::new()
             .with_target_partitions(partitions)
             .with_information_schema(true);
+        // A fair pool: each operator that can spill (the sorts under the
+        // feature tables' window functions) gets its share and spills,
+        // instead of the first one taking the whole pool and the next one
+        // failing.
+        let limit = (cfg.memory_limit_mb as usize).saturating_mul(1024 * 1024);
         let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(
-                (cfg.memory_limit_mb as usize).saturating_mul(1024 * 1024),
-                1.0,
-            )
+            .with_memory_pool(std::sync::Arc::new(
+                datafusion::execution::memory_pool::FairSpillPool::new(limit),
+            ))
             .build_arc()
             .map_err(query_error)?;
         let ctx = SessionContext::new_with_config_rt(session, runtime);
