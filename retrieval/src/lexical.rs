@@ -133,6 +133,14 @@ fn automaton(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
 }
 
+/// Words that point at a thing without naming it ("our", "the").
+fn is_determiner(w: &str) -> bool {
+    matches!(
+        w,
+        "our" | "my" | "your" | "the" | "their" | "its" | "this" | "that"
+    )
+}
+
 pub fn is_stopword(w: &str) -> bool {
     STOPWORDS.contains(&w)
 }
@@ -260,7 +268,21 @@ impl Lexicon {
                     continue;
                 }
                 let key = words.join(" ");
-                if let Some(ix) = self.names.get(&key) {
+                // "return on our ad spend" names "return on ad spend": a
+                // determiner inside a name changes nothing.
+                let found = self.names.get(&key).or_else(|| {
+                    if len < 3 || !words[1..len - 1].iter().any(|w| is_determiner(w)) {
+                        return None;
+                    }
+                    let shorter: Vec<&str> = words
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, w)| *i == 0 || *i == len - 1 || !is_determiner(w))
+                        .map(|(_, w)| w.as_str())
+                        .collect();
+                    self.names.get(shorter.join(" "))
+                });
+                if let Some(ix) = found {
                     let inside = covered[start..start + len].iter().all(|c| *c);
                     let said = raw[start..start + len].join(" ");
                     for p in &self.postings[ix as usize] {
@@ -514,6 +536,17 @@ mod tests {
             .find(|x| l.docs()[x.doc].key == "installs")
             .unwrap();
         assert!(installs.score < h[0].score);
+    }
+
+    #[test]
+    fn a_determiner_inside_a_name_still_names_it() {
+        let l = lexicon();
+        let h = l.matches("what was the return on our ad spend");
+        assert_eq!(l.docs()[h[0].doc].key, "roas");
+        assert_eq!(h[0].kind, MatchKind::Exact);
+        assert_eq!(h[0].said, "return on our ad spend");
+        // Only inside: "the" before a name is no part of it.
+        assert!(keys(&l, "the return on ad spend").contains(&("roas".into(), MatchKind::Exact)));
     }
 
     #[test]

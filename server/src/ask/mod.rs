@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::guard::Guard;
 use crate::knowledge::{Knowledge, KnowledgeError, SyncMode};
 use crate::semantic::{SemanticError, Workspace};
-use plan::{Choice, Context, Outcome, Planner};
+use plan::{Choice, Context, Outcome, Planner, Ranked};
 use store::{Store, StoreError};
 
 pub use plan::{Clarification, Planned, Refusal};
@@ -592,8 +592,8 @@ impl Asker {
                     (
                         resp,
                         Context {
-                            last: ctx.last.clone(),
                             pending: Some(c),
+                            ..ctx.clone()
                         },
                     )
                 }
@@ -615,9 +615,17 @@ impl Asker {
                         );
                     }
                     let next = if resp.kind == Kind::Answer {
+                        let ranked = Ranked::of(&p.query, |name| {
+                            let i = resp.columns.iter().position(|c| c.name == name)?;
+                            resp.rows
+                                .iter()
+                                .map(|row| row.get(i)?.as_str().map(str::to_string))
+                                .collect()
+                        });
                         Context {
                             last: Some(p.query.clone()),
                             pending: None,
+                            ranked,
                         }
                     } else {
                         Context {

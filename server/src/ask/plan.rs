@@ -27,6 +27,38 @@ pub struct Context {
     pub last: Option<SemanticQuery>,
     /// A clarification waiting for its answer.
     pub pending: Option<Clarification>,
+    /// The members the last answer ranked ("the worst publisher"), so that
+    /// "its" and "their" can name them in the next question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranked: Option<Ranked>,
+}
+
+/// The values of the one breakdown of a ranked answer, in its order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Ranked {
+    pub dimension: String,
+    pub values: Vec<String>,
+}
+
+impl Ranked {
+    /// The members shown by an answer to `q`, when it ranked one breakdown
+    /// (a top or bottom N); `column` gives the shown values of a column.
+    pub fn of(q: &SemanticQuery, column: impl Fn(&str) -> Option<Vec<String>>) -> Option<Self> {
+        if q.limit.is_none() || q.order.is_empty() {
+            return None;
+        }
+        let [d] = q.dimensions.as_slice() else {
+            return None;
+        };
+        if d.grain.is_some() {
+            return None;
+        }
+        let values = column(&d.column_name())?;
+        (!values.is_empty()).then(|| Ranked {
+            dimension: d.name.clone(),
+            values,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -210,7 +242,7 @@ impl Planner<'_> {
 
         let mut q = if followup {
             let base = last.unwrap_or_default();
-            self.merge(base, &mut parts, &r)
+            self.merge(base, &mut parts, &r, ctx.ranked.as_ref())
         } else {
             self.fresh(&mut parts)
         };
@@ -775,7 +807,42 @@ impl Planner<'_> {
     }
 
     /// The previous plan, changed by what this question says.
-    fn merge(&self, mut q: SemanticQuery, p: &mut Parts, r: &Reading) -> SemanticQuery {
+    fn merge(
+        &self,
+        mut q: SemanticQuery,
+        p: &mut Parts,
+        r: &Reading,
+        ranked: Option<&Ranked>,
+    ) -> SemanticQuery {
+        let refers = r
+            .words
+            .iter()
+            .any(|w| matches!(w.as_str(), "their" | "them" | "those" | "these" | "its"));
+        // "the worst publisher" then "show me its flagged installs by day":
+        // the members shown become a filter, because a ranking redone by
+        // another breakdown or period would pick other members.
+        if let Some(k) = ranked
+            && refers
+            && q.limit.is_some()
+            && p.order.is_empty()
+            && (p.grain.is_some() || p.trend || !p.dimensions.is_empty() || p.time_range.is_some())
+            && q.dimensions.iter().any(|d| d.name == k.dimension)
+            && !p.filtered_dims.contains(&k.dimension)
+        {
+            q.order.clear();
+            q.limit = None;
+            q.conditions.clear();
+            q.filters.retain(|f| f.dimension != k.dimension);
+            q.filters.push(Filter {
+                dimension: k.dimension.clone(),
+                op: FilterOp::In,
+                values: k.values.iter().map(|v| Literal::Str(v.clone())).collect(),
+            });
+            // One member needs no column of its own.
+            if k.values.len() == 1 {
+                q.dimensions.retain(|d| d.name != k.dimension);
+            }
+        }
         // Undo the canonical form's folding of order defaults, so a new
         // breakdown gets its own default order.
         if !p.metrics.is_empty() {

@@ -640,6 +640,59 @@ impl Reader<'_> {
     /// named after "of", "for", "from" or "among", when the question names
     /// another metric, says whose rows the other metric is about; it is
     /// not asked for itself ("the number of installs" is).
+    /// "attributed revenue we've earned relative to what we've spent": a
+    /// ratio's numerator, "relative to" (or "divided by"), then its
+    /// denominator name the ratio, not the two side by side; what is named
+    /// between them describes the numerator again.
+    fn ratio_phrases(&self, w: &Words, r: &mut Reading) {
+        use quarry_schema::model::{MetricKind, Operand};
+        let is =
+            |op: &Operand, metric: &str| match op {
+                Operand::Metric(m) => m == metric,
+                Operand::Measure(x) => self.model.metrics.get(metric).is_some_and(
+                    |m| matches!(&m.kind, MetricKind::Simple { measure } if measure == x),
+                ),
+            };
+        for i in 0..w.len() {
+            let cue = matches!(
+                (w.at(i), w.at(i + 1)),
+                ("relative" | "divided", "to" | "by")
+            );
+            if !cue {
+                continue;
+            }
+            let Some((den_at, den)) = r.metrics.iter().find(|(at, _)| *at > i + 1).cloned() else {
+                continue;
+            };
+            let ratio = r
+                .metrics
+                .iter()
+                .filter(|(at, _)| *at < i)
+                .find_map(|(num_at, num)| {
+                    self.model
+                        .metrics
+                        .iter()
+                        .find_map(|(name, m)| match &m.kind {
+                            MetricKind::Ratio {
+                                numerator,
+                                denominator,
+                            } if is(numerator, num) && is(denominator, &den) => {
+                                Some((*num_at, name.clone()))
+                            }
+                            _ => None,
+                        })
+                });
+            let Some((num_at, name)) = ratio else {
+                continue;
+            };
+            r.metrics.retain(|(at, _)| *at < num_at || *at > den_at);
+            if !r.metrics.iter().any(|(_, m)| *m == name) {
+                r.metrics.push((num_at, name));
+                r.metrics.sort_by_key(|(at, _)| *at);
+            }
+        }
+    }
+
     fn drop_populations(&self, w: &Words, r: &mut Reading) {
         let named = r.metrics.len() + r.partial_metrics.len() + r.vague_terms.len();
         if named < 2 {
@@ -1115,6 +1168,7 @@ impl Reader<'_> {
             }
         }
         self.drop_populations(w, r);
+        self.ratio_phrases(w, r);
         self.share_nouns(w, r);
         // A count of a dimension's members: "how many campaigns".
         r.count_words = (0..n).any(|i| {

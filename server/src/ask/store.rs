@@ -503,6 +503,7 @@ mod tests {
             let ctx = Context {
                 last: Some(SemanticQuery::new(&["roas"])),
                 pending: None,
+                ranked: None,
             };
             assert_eq!(
                 s.record(

@@ -11,7 +11,7 @@ use quarry_retrieval::lexical::Lexicon;
 use quarry_schema::SemanticModel;
 use quarry_schema::query::*;
 
-use super::plan::{Context, Outcome, Planner};
+use super::plan::{Context, Outcome, Planner, Ranked};
 use super::read::value_counts;
 
 struct Fixture {
@@ -333,8 +333,8 @@ fn honest_limits() {
         panic!("expected a clarification");
     };
     let ctx = Context {
-        last: None,
         pending: Some(c.clone()),
+        ..Context::default()
     };
     assert_eq!(f.plan_in("2", &ctx), c.options[1].query);
 }
@@ -417,4 +417,69 @@ fn a_value_word_before_a_metric_qualifies_it() {
     assert_eq!(p.metrics, vec!["cpi"]);
     assert_eq!(p.order[0].by, "cpi");
     assert!(!p.order[0].desc);
+}
+
+#[test]
+fn its_and_their_name_the_members_a_ranking_showed() {
+    let f = fixture();
+    let worst = f.plan("which publisher had the worst fraud rate this month?");
+    assert_eq!(worst.limit, Some(1));
+    let ctx = Context {
+        ranked: Some(Ranked {
+            dimension: "publisher".into(),
+            values: vec!["Turbo Phone Cleaner".into()],
+        }),
+        last: Some(worst),
+        ..Context::default()
+    };
+    let p = f.plan_in("show me its flagged installs by day", &ctx);
+    assert_eq!(p.metrics, vec!["flagged_installs"]);
+    assert_eq!(p.dimensions, vec![DimensionRef::time(TimeGrain::Day)]);
+    assert!(p.filters.contains(&Filter {
+        dimension: "publisher".into(),
+        op: FilterOp::In,
+        values: vec![Literal::Str("Turbo Phone Cleaner".into())]
+    }));
+    assert_eq!(p.limit, None, "{p:?}");
+    assert!(p.order.iter().all(|o| o.by != "fraud_rate"), "{p:?}");
+
+    // Several members keep their column; a question with no new breakdown
+    // or period keeps the ranking that picked them.
+    let top = f.plan("top 2 campaigns by spend last month");
+    let ctx = Context {
+        ranked: Some(Ranked {
+            dimension: "campaign".into(),
+            values: vec![
+                "Facebook_iOS_US_Lookalike".into(),
+                "Google_Android_US_UAC".into(),
+            ],
+        }),
+        last: Some(top),
+        ..Context::default()
+    };
+    let p = f.plan_in("their installs by week", &ctx);
+    assert!(p.dimensions.contains(&DimensionRef::new("campaign")));
+    assert_eq!(p.filters[0].values.len(), 2);
+    let p = f.plan_in("what's their CPI?", &ctx);
+    assert_eq!(p.limit, Some(2));
+    assert!(p.metrics.contains(&"cpi".to_string()));
+}
+
+#[test]
+fn a_numerator_relative_to_its_denominator_is_the_ratio() {
+    let f = fixture();
+    let p = f.plan(
+        "for each network, how much attributed revenue we've earned relative to what we've spent since the beginning of September - basically the return on our ad spend",
+    );
+    assert_eq!(p.metrics, vec!["roas"]);
+    assert_eq!(p.dimensions, vec![DimensionRef::new("network")]);
+    assert_eq!(
+        f.plan("clicks divided by impressions last week").metrics,
+        vec!["ctr"]
+    );
+    // Side by side when no ratio links them.
+    assert_eq!(
+        f.plan("revenue and spend by network last week").metrics,
+        vec!["revenue", "spend"]
+    );
 }

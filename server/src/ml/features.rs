@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use datafusion::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use minijinja::value::Kwargs;
@@ -281,6 +282,9 @@ pub async fn hold_views(
     Ok(held)
 }
 
+/// Rows per Parquet row group of a feature table.
+const FEATURE_ROW_GROUP_ROWS: usize = 64 * 1024;
+
 async fn compute(
     ctx: &SessionContext,
     name: &str,
@@ -304,10 +308,15 @@ async fn compute(
         message: e.to_string(),
     })?;
     let df = ctx.sql(sql).await.map_err(err)?;
+    // Row groups small enough that a table sorted by time (`ORDER BY day`)
+    // lets a question about a few days skip most of it by the groups'
+    // min/max statistics.
+    let mut options = TableParquetOptions::default();
+    options.global.max_row_group_size = FEATURE_ROW_GROUP_ROWS;
     df.write_parquet(
         &format!("{}/", tmp.to_string_lossy()),
         DataFrameWriteOptions::new(),
-        None,
+        Some(options),
     )
     .await
     .map_err(err)?;

@@ -465,7 +465,13 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["install_features", "user_features", "user_activity"]
+            [
+                "install_features",
+                "user_features",
+                "user_activity",
+                "payments",
+                "daily_actives"
+            ]
         );
         let views: Vec<_> = ml.features.views.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(views, ["installs", "user_metrics"]);

@@ -446,8 +446,10 @@ fn the_demo_relations_are_the_model_tables() {
         [
             "ad_spend",
             "campaigns",
+            "daily_actives",
             "events",
             "installs",
+            "payments",
             "publishers",
             "user_activity",
             "user_metrics",
