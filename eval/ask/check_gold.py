@@ -41,12 +41,13 @@ PLAIN_TAGS = {
     "threshold", "compare_period", "compare_segments", "followup",
     "misspelling", "paraphrase", "casual", "wordy", "polite", "ambiguous",
     "unanswerable", "write_request", "personal_data", "forecast",
-    "out_of_range", "cohort", "empty",
+    "out_of_range", "cohort", "empty", "share",
 }
 GRAINS = {"day", "week", "month"}
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ITEM_KEYS = {"id", "question", "tags", "expect", "gold", "ordered", "note", "metrics", "turns"}
-TURN_KEYS = {"question", "expect", "gold", "ordered", "note", "metrics"}
+ITEM_KEYS = {"id", "question", "tags", "expect", "gold", "ordered", "note", "metrics", "turns",
+             "optional_rows", "more_rows_ok"}
+TURN_KEYS = {"question", "expect", "gold", "ordered", "note", "metrics", "optional_rows", "more_rows_ok"}
 
 
 def tag_ok(tag):

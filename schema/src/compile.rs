@@ -75,6 +75,8 @@ pub enum OutputRole {
     Previous,
     Change,
     ChangePct,
+    /// A metric's value as a share of its total over the breakdown.
+    Share,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -114,6 +116,8 @@ pub enum CompileError {
     },
     #[error("a limit must be at least 1")]
     ZeroLimit,
+    #[error("{0}")]
+    BadShare(String),
 }
 
 /// Name problems in a plan, as messages (used by the loader for verified
@@ -167,6 +171,16 @@ struct Slot {
     current: String,
     /// CTE alias of the comparison period's subquery.
     previous: Option<String>,
+    /// CTE alias of the total over the breakdown, for shares.
+    total: Option<String>,
+}
+
+/// Which of a measure's subqueries an expression reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Current,
+    Previous,
+    Total,
 }
 
 pub fn compile(
@@ -297,6 +311,7 @@ pub fn compile(
     let ctx_as_of = ctx.as_of;
     let mut ctes: Vec<(String, Query)> = Vec::new();
     let mut slots: HashMap<String, Slot> = HashMap::new();
+    let mut totals: Vec<String> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
         let alias = format!("f{i}");
         let metric_for_errors = q
@@ -347,12 +362,37 @@ pub fn compile(
             Some(_) => Some(alias.clone()),
             None => None,
         };
+        // The total a share divides by: the same measures without the
+        // breakdown (time buckets stay) and without filters on it.
+        let shared = q
+            .metrics
+            .iter()
+            .filter(|m| model.adds_up(m))
+            .any(|m| model.measures_of(m).iter().any(|x| g.measures.contains(x)));
+        let total = if q.share && shared {
+            let talias = format!("t{i}");
+            let sub = fact_subquery(
+                model,
+                g,
+                &share_total(&q),
+                window.filter(|_| dated),
+                None,
+                ctx_as_of,
+                &metric_for_errors,
+            )?;
+            ctes.push((talias.clone(), sub));
+            totals.push(talias.clone());
+            Some(talias)
+        } else {
+            None
+        };
         for m in &g.measures {
             slots.insert(
                 m.clone(),
                 Slot {
                     current: alias.clone(),
                     previous: previous.clone(),
+                    total: total.clone(),
                 },
             );
         }
@@ -361,7 +401,11 @@ pub fn compile(
     // Combine the subqueries on the shared dimension values.
     let dims = q.dimensions.clone();
     let dim_cols: Vec<String> = (0..dims.len()).map(|i| format!("d{i}")).collect();
-    let sub_aliases: Vec<String> = ctes.iter().map(|(a, _)| a.clone()).collect();
+    let sub_aliases: Vec<String> = ctes
+        .iter()
+        .map(|(a, _)| a.clone())
+        .filter(|a| !totals.contains(a))
+        .collect();
     let single = sub_aliases.len() == 1;
     let mut combine = ast::select();
     let key_alias = if single {
@@ -416,6 +460,28 @@ pub fn compile(
             .collect();
         combine.from.push(ast::from(ast::table("k", "k"), joins));
     }
+    // Totals line up with the rows by their time buckets, or are one row.
+    let kept = total_dims(&q);
+    for t in &totals {
+        let on = ast::and_all(
+            kept.iter()
+                .enumerate()
+                .map(|(j, i)| {
+                    Expr::IsNotDistinctFrom(
+                        Box::new(ast::col(&key_alias, &dim_cols[*i])),
+                        Box::new(ast::col(t, &format!("d{j}"))),
+                    )
+                })
+                .collect(),
+        );
+        let join = match on {
+            Some(on) => ast::left_join(ast::table(t, t), on),
+            None => ast::cross_join(ast::table(t, t)),
+        };
+        if let Some(from) = combine.from.first_mut() {
+            from.joins.push(join);
+        }
+    }
     let coalesce_missing = !single;
 
     let mut columns = Vec::new();
@@ -442,21 +508,40 @@ pub fn compile(
             format: None,
         });
     }
-    let metric_expr = |m: &str, previous: bool| -> Expr {
-        metric_sql(model, m, &slots, previous, coalesce_missing)
-    };
+    let metric_expr =
+        |m: &str, side: Side| -> Expr { metric_sql(model, m, &slots, side, coalesce_missing) };
     for m in &q.metrics {
         let metric = &model.metrics[m];
-        combine.projection.push(ast::item(metric_expr(m, false), m));
+        combine
+            .projection
+            .push(ast::item(metric_expr(m, Side::Current), m));
         columns.push(OutputColumn {
             name: m.clone(),
             label: metric.label.clone(),
             role: OutputRole::Metric,
             format: Some(metric.format),
         });
+        if q.share && model.adds_up(m) {
+            let share = ast::binop(
+                ast::double(metric_expr(m, Side::Current)),
+                BinaryOperator::Divide,
+                ast::func(
+                    "nullif",
+                    vec![ast::double(metric_expr(m, Side::Total)), ast::number(0)],
+                ),
+            );
+            let share_name = format!("{m}_share");
+            combine.projection.push(ast::item(share, &share_name));
+            columns.push(OutputColumn {
+                name: share_name,
+                label: format!("Share of {}", words_lower(&metric.label)),
+                role: OutputRole::Share,
+                format: Some(Format::Percent),
+            });
+        }
         if comparison_window.is_some() {
-            let cur = metric_expr(m, false);
-            let prev = metric_expr(m, true);
+            let cur = metric_expr(m, Side::Current);
+            let prev = metric_expr(m, Side::Previous);
             let prev_name = format!("{m}_previous");
             combine.projection.push(ast::item(prev.clone(), &prev_name));
             columns.push(OutputColumn {
@@ -577,6 +662,55 @@ pub fn compile(
     })
 }
 
+/// Positions in `q.dimensions` of the breakdowns a share's total keeps:
+/// the time buckets.
+fn total_dims(q: &SemanticQuery) -> Vec<usize> {
+    q.dimensions
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.name == TIME_DIMENSION || d.grain.is_some())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The query whose result a share divides by: the time buckets of `q` only,
+/// and its filters but those on the breakdown.
+fn share_total(q: &SemanticQuery) -> SemanticQuery {
+    let broken: Vec<&str> = q
+        .dimensions
+        .iter()
+        .filter(|d| d.name != TIME_DIMENSION && d.grain.is_none())
+        .map(|d| d.name.as_str())
+        .collect();
+    SemanticQuery {
+        dimensions: total_dims(q)
+            .into_iter()
+            .map(|i| q.dimensions[i].clone())
+            .collect(),
+        filters: q
+            .filters
+            .iter()
+            .filter(|f| !broken.contains(&f.dimension.as_str()))
+            .cloned()
+            .collect(),
+        share: false,
+        ..q.clone()
+    }
+}
+
+/// "Installs" as it reads after "Share of": "installs"; names that are
+/// acronyms ("CPI") stay.
+fn words_lower(label: &str) -> String {
+    if label.chars().take(2).all(|c| c.is_uppercase()) {
+        label.to_string()
+    } else {
+        let mut c = label.chars();
+        c.next()
+            .map(|f| f.to_lowercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+}
+
 fn year_in(g: TimeGrain) -> i64 {
     match g {
         TimeGrain::Day => 365,
@@ -677,6 +811,24 @@ fn validate(model: &SemanticModel, q: &SemanticQuery) -> Result<(), CompileError
             .ok_or_else(|| unknown_dim(&d.name))?;
         if d.grain.is_some() && dim.kind != DimensionKind::Time {
             return Err(CompileError::GrainOnNonTime(d.name.clone()));
+        }
+    }
+    if q.share {
+        if !q
+            .dimensions
+            .iter()
+            .any(|d| d.name != TIME_DIMENSION && d.grain.is_none())
+        {
+            return Err(CompileError::BadShare(
+                "a share needs a breakdown to divide the total by, for example installs by network"
+                    .into(),
+            ));
+        }
+        if !q.metrics.iter().any(|m| model.adds_up(m)) {
+            return Err(CompileError::BadShare(format!(
+                "a share needs a count or a sum; {} does not add up over groups",
+                q.metrics.join(", ")
+            )));
         }
     }
     for f in &q.filters {
@@ -1082,15 +1234,15 @@ fn metric_sql(
     model: &SemanticModel,
     name: &str,
     slots: &HashMap<String, Slot>,
-    previous: bool,
+    side: Side,
     coalesce_missing: bool,
 ) -> Expr {
     let measure_ref = |m: &str| -> Expr {
         let slot = &slots[m];
-        let alias = if previous {
-            slot.previous.as_deref().unwrap_or(&slot.current)
-        } else {
-            &slot.current
+        let alias = match side {
+            Side::Current => &slot.current,
+            Side::Previous => slot.previous.as_deref().unwrap_or(&slot.current),
+            Side::Total => slot.total.as_deref().unwrap_or(&slot.current),
         };
         let c = ast::col(alias, &format!("m_{m}"));
         if coalesce_missing && model.measures[m].agg.zero_when_empty() {
@@ -1101,7 +1253,7 @@ fn metric_sql(
     };
     let operand = |o: &Operand| -> Expr {
         match o {
-            Operand::Metric(n) => metric_sql(model, n, slots, previous, coalesce_missing),
+            Operand::Metric(n) => metric_sql(model, n, slots, side, coalesce_missing),
             Operand::Measure(n) => measure_ref(n),
         }
     };
@@ -1134,7 +1286,7 @@ fn metric_sql(
                     std::ops::ControlFlow::Continue(())
                 }
             }
-            let f = |n: &str| metric_sql(model, n, slots, previous, coalesce_missing);
+            let f = |n: &str| metric_sql(model, n, slots, side, coalesce_missing);
             let mut out = expr.clone();
             let _ = out.visit(&mut R { f: &f });
             ast::nested(out)

@@ -246,6 +246,20 @@ pub struct VerifiedQuery {
 }
 
 impl SemanticModel {
+    /// Whether a metric's value over a group is part of its value over all
+    /// groups (a count or a sum), so that it makes sense as a share of it.
+    pub fn adds_up(&self, metric: &str) -> bool {
+        self.metrics.get(metric).is_some_and(|m| match &m.kind {
+            MetricKind::Simple { measure } => self.measures.get(measure).is_some_and(|x| {
+                matches!(
+                    x.agg,
+                    Aggregation::Sum | Aggregation::Count | Aggregation::CountDistinct
+                )
+            }),
+            MetricKind::Ratio { .. } | MetricKind::Derived { .. } => false,
+        })
+    }
+
     /// The measures a metric is built from, depth first, without duplicates.
     pub fn measures_of(&self, metric: &str) -> Vec<String> {
         let mut out = Vec::new();

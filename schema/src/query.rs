@@ -32,6 +32,12 @@ pub struct SemanticQuery {
     pub order: Vec<OrderBy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
+    /// Also show each row's value of the metrics that add up (counts and
+    /// sums) as a share of their total over every value of the breakdown:
+    /// the total lifts the filters on the breakdown's dimensions and keeps
+    /// the period, the time buckets and the other filters.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub share: bool,
 }
 
 /// A dimension to group by; `grain` applies to time dimensions.

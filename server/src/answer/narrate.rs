@@ -122,6 +122,8 @@ struct Change {
 struct Item {
     name: String,
     value: String,
+    /// Its share of the total, when the plan asked for shares.
+    share: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +134,8 @@ struct Single {
     change: Option<Change>,
     /// The other metrics: "installs at 45,357 and CPI at $2.77".
     others: String,
+    /// Its share of the total over the breakdown, when asked.
+    share: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -156,6 +160,9 @@ struct Ranking {
     lowest: Item,
     /// The highest row's share of the total, for metrics that add up.
     share: Option<String>,
+    /// Whether that share is of the total over every member (the plan asked
+    /// for shares), not only of the rows shown.
+    share_of_all: bool,
     movers: Option<Movers>,
 }
 
@@ -310,6 +317,12 @@ impl Narrator<'_> {
         words::value(number(row, m.index), m.format)
     }
 
+    /// The lead metric's share of the total in this row, when asked.
+    fn share(&self, row: &[Value]) -> Option<String> {
+        let v = number(row, self.m.share?)?;
+        Some(words::value(Some(v), quarry_schema::model::Format::Percent))
+    }
+
     fn change(&self, row: &[Value], grain: Option<TimeGrain>) -> Option<Change> {
         let m = self.m;
         let delta = number(row, m.change?)?;
@@ -374,6 +387,7 @@ impl Narrator<'_> {
             value: self.value(row, self.m),
             change: self.change(row, time.and_then(|t| t.grain)),
             others: words::and_list(&others),
+            share: self.share(row),
         });
     }
 
@@ -409,10 +423,12 @@ impl Narrator<'_> {
             first: Item {
                 name: name(a),
                 value: self.value(a, m),
+                share: self.share(a),
             },
             second: Item {
                 name: name(b),
                 value: self.value(b, m),
+                share: self.share(b),
             },
             higher: name(hi),
             size: words::change_size(delta, ratio, m.format),
@@ -440,6 +456,7 @@ impl Narrator<'_> {
         let item = |r: &[Value]| Item {
             name: shape::item_name(r, dims),
             value: self.value(r, m),
+            share: self.share(r),
         };
         let complete = !self.truncated();
         let total: f64 = valued.iter().map(|(_, v)| v).sum();
@@ -451,6 +468,8 @@ impl Narrator<'_> {
             && valued.iter().all(|(_, v)| *v >= 0.0)
             && total > 0.0)
             .then(|| words::value(Some(top_v / total), quarry_schema::model::Format::Percent));
+        let share_of_all = self.share(top).is_some();
+        let share = self.share(top).or(share);
         let breakdown = match dims {
             [d] => words::plural(&words::noun(&d.label)),
             _ => format!(
@@ -471,6 +490,7 @@ impl Narrator<'_> {
             highest: item(top),
             lowest: item(bottom),
             share,
+            share_of_all,
             movers,
         })
     }

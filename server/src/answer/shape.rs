@@ -33,6 +33,8 @@ pub(super) struct MetricCols {
     pub previous: Option<usize>,
     pub change: Option<usize>,
     pub change_pct: Option<usize>,
+    /// The metric as a share of its total over the breakdown.
+    pub share: Option<usize>,
 }
 
 impl MetricCols {
@@ -92,9 +94,13 @@ impl Shape {
                         previous: index_of(&format!("{}_previous", c.name)),
                         change: index_of(&format!("{}_change", c.name)),
                         change_pct: index_of(&format!("{}_change_pct", c.name)),
+                        share: index_of(&format!("{}_share", c.name)),
                     });
                 }
-                OutputRole::Previous | OutputRole::Change | OutputRole::ChangePct => {}
+                OutputRole::Previous
+                | OutputRole::Change
+                | OutputRole::ChangePct
+                | OutputRole::Share => {}
             }
         }
         Shape {

@@ -91,6 +91,9 @@ fn body(model: &SemanticModel, q: &SemanticQuery) -> Vec<String> {
     if !dims.is_empty() {
         head = format!("{head} by {}", join_and(&dims));
     }
+    if q.share {
+        head = format!("{head}, with each one's share of the total");
+    }
     parts.push(head);
     for f in &q.filters {
         let values: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();

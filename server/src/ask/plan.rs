@@ -128,6 +128,7 @@ struct Parts {
     confidence: f32,
     grain: Option<TimeGrain>,
     trend: bool,
+    share: bool,
 }
 
 impl Planner<'_> {
@@ -250,6 +251,11 @@ impl Planner<'_> {
             return self.no_metric(&r, hits, parts);
         }
         self.finish_time(&mut q, &parts);
+        if q.share
+            && let Some(c) = self.finish_share(&mut q, &mut parts.notes)
+        {
+            return Outcome::Clarify(c);
+        }
 
         // A count of everything ever ("users") asked about a period.
         if let Some(c) = self.timeless_in_period(&q, &r) {
@@ -289,6 +295,101 @@ impl Planner<'_> {
             confidence,
             followup,
             notes: parts.notes,
+        })
+    }
+
+    /// A share divides by the total over a breakdown: the dimensions of the
+    /// values named ("what percent of installs were organic" is organic
+    /// installs over installs of every acquisition type), else a question
+    /// back. Metrics that do not add up have no share.
+    fn finish_share(
+        &self,
+        q: &mut SemanticQuery,
+        notes: &mut Vec<String>,
+    ) -> Option<Clarification> {
+        let (adds, not): (Vec<&String>, Vec<&String>) =
+            q.metrics.iter().partition(|m| self.model.adds_up(m));
+        if adds.is_empty() {
+            q.share = false;
+            let labels: Vec<String> = not
+                .iter()
+                .map(|m| {
+                    self.model
+                        .metrics
+                        .get(*m)
+                        .map_or((*m).clone(), |x| x.label.clone())
+                })
+                .collect();
+            notes.push(format!(
+                "{} is no count or sum, so it has no share of a total; this shows its value",
+                labels.join(" and ")
+            ));
+            return None;
+        }
+        let broken = |q: &SemanticQuery| {
+            q.dimensions
+                .iter()
+                .any(|d| d.name != quarry_schema::model::TIME_DIMENSION && d.grain.is_none())
+        };
+        if broken(q) {
+            return None;
+        }
+        let named: Vec<String> = q
+            .filters
+            .iter()
+            .filter(|f| f.op == FilterOp::In)
+            .map(|f| f.dimension.clone())
+            .collect();
+        for d in named {
+            let d = DimensionRef::new(d);
+            if !q.dimensions.contains(&d) {
+                q.dimensions.push(d);
+            }
+        }
+        if broken(q) {
+            return None;
+        }
+        // Of what total? The breakdowns the metrics can take, those with a
+        // handful of values first.
+        let reachable = |dim: &quarry_schema::model::Dimension| {
+            q.metrics.iter().all(|m| {
+                self.model.measures_of(m).iter().all(|x| {
+                    let Some(measure) = self.model.measures.get(x) else {
+                        return false;
+                    };
+                    let paths = self.model.join_paths(&measure.entity);
+                    dim.bindings.iter().any(|b| paths.contains_key(&b.entity))
+                })
+            })
+        };
+        let mut dims: Vec<(&String, usize)> = self
+            .model
+            .dimensions
+            .iter()
+            .filter(|(_, d)| reachable(d))
+            .filter_map(|(name, _)| {
+                let n = *self.value_counts.get(name)?;
+                (2..=12).contains(&n).then_some((name, n))
+            })
+            .collect();
+        dims.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let options: Vec<Choice> = dims
+            .iter()
+            .take(3)
+            .map(|(name, _)| {
+                let mut alt = q.clone();
+                alt.dimensions.push(DimensionRef::new((*name).clone()));
+                let alt = alt.canonical();
+                Choice {
+                    label: super::interpret::plan_summary(self.model, &alt),
+                    query: alt,
+                }
+            })
+            .collect();
+        Some(Clarification {
+            question: "A share of the total by what? Pick a breakdown:".to_string(),
+            options,
+            partial: q.clone(),
         })
     }
 
@@ -398,6 +499,7 @@ impl Planner<'_> {
     fn parts(&self, r: &Reading, ctx: &Context) -> Parts {
         let mut p = Parts {
             confidence: 1.0,
+            share: r.share,
             ..Parts::default()
         };
         // Metrics, and the words that name both a metric and a dimension
@@ -803,6 +905,7 @@ impl Planner<'_> {
             compare: p.compare.take(),
             order: std::mem::take(&mut p.order),
             limit: p.limit.take(),
+            share: p.share,
         }
     }
 
@@ -984,6 +1087,7 @@ impl Planner<'_> {
         } else if let Some(l) = p.limit.take() {
             q.limit = Some(l);
         }
+        q.share |= p.share;
         q
     }
 
@@ -1122,6 +1226,7 @@ impl Planner<'_> {
             compare: p.compare,
             order: p.order,
             limit: p.limit,
+            share: false,
         };
         let options: Vec<Choice> = candidates
             .iter()

@@ -135,6 +135,9 @@ pub struct Reading {
     /// Positions of named items another reading consumed ("install" in "a
     /// dollar per install").
     pub skip: Vec<usize>,
+    /// "what percent of installs", "share of spend": each row as a share
+    /// of the total.
+    pub share: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -640,19 +643,103 @@ impl Reader<'_> {
     /// named after "of", "for", "from" or "among", when the question names
     /// another metric, says whose rows the other metric is about; it is
     /// not asked for itself ("the number of installs" is).
+    /// "what percent of installs were organic", "share of spend by
+    /// network": a share of the total. "what percent of installs were
+    /// flagged" names a ratio instead: its denominator after "of", its
+    /// numerator later.
+    fn share_of(&self, w: &Words, r: &mut Reading, claimed: &mut [bool]) {
+        use quarry_schema::model::MetricKind;
+        for i in 0..w.len() {
+            let cue = matches!(
+                w.at(i),
+                "percent" | "percentage" | "share" | "proportion" | "fraction" | "pct"
+            ) && w.at(i + 1) == "of"
+                && !claimed[i]
+                // "20 percent of" is a number, not a question.
+                && !(i > 0 && w.at(i - 1).parse::<f64>().is_ok());
+            if !cue {
+                continue;
+            }
+            claimed[i] = true;
+            claimed[i + 1] = true;
+            // Metrics named after the cue; a word of one metric's name
+            // ("flagged") counts as naming it.
+            let mut after: Vec<(usize, String)> = r
+                .metrics
+                .iter()
+                .filter(|(at, _)| *at > i)
+                .cloned()
+                .collect();
+            for (said, list) in &r.partial_metrics {
+                let first = said
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
+                if let ([m], Some(at)) = (
+                    list.as_slice(),
+                    (i + 2..w.len()).find(|j| w.at(*j) == first),
+                ) {
+                    after.push((at, m.clone()));
+                }
+            }
+            after.sort_by_key(|(at, _)| *at);
+            let ratio = after.first().and_then(|(den_at, den)| {
+                after[1..].iter().find_map(|(num_at, num)| {
+                    self.model
+                        .metrics
+                        .iter()
+                        .find_map(|(name, m)| match &m.kind {
+                            MetricKind::Ratio {
+                                numerator,
+                                denominator,
+                            } if self.operand_is(numerator, num)
+                                && self.operand_is(denominator, den) =>
+                            {
+                                Some((*den_at, *num_at, name.clone()))
+                            }
+                            _ => None,
+                        })
+                })
+            });
+            match ratio {
+                Some((from, to, name)) => {
+                    r.metrics.retain(|(at, _)| *at < from || *at > to);
+                    let used: Vec<&String> = after
+                        .iter()
+                        .filter(|(at, _)| (from..=to).contains(at))
+                        .map(|(_, m)| m)
+                        .collect();
+                    r.partial_metrics
+                        .retain(|(_, list)| !(list.len() == 1 && used.contains(&&list[0])));
+                    r.metrics.push((from, name));
+                    r.metrics.sort_by_key(|(at, _)| *at);
+                }
+                None => r.share = true,
+            }
+        }
+    }
+
+    /// Whether a ratio's side is this metric.
+    fn operand_is(&self, op: &quarry_schema::model::Operand, metric: &str) -> bool {
+        use quarry_schema::model::{MetricKind, Operand};
+        match op {
+            Operand::Metric(m) => m == metric,
+            Operand::Measure(x) => {
+                self.model.metrics.get(metric).is_some_and(
+                    |m| matches!(&m.kind, MetricKind::Simple { measure } if measure == x),
+                )
+            }
+        }
+    }
+
     /// "attributed revenue we've earned relative to what we've spent": a
     /// ratio's numerator, "relative to" (or "divided by"), then its
     /// denominator name the ratio, not the two side by side; what is named
     /// between them describes the numerator again.
     fn ratio_phrases(&self, w: &Words, r: &mut Reading) {
-        use quarry_schema::model::{MetricKind, Operand};
-        let is =
-            |op: &Operand, metric: &str| match op {
-                Operand::Metric(m) => m == metric,
-                Operand::Measure(x) => self.model.metrics.get(metric).is_some_and(
-                    |m| matches!(&m.kind, MetricKind::Simple { measure } if measure == x),
-                ),
-            };
+        use quarry_schema::model::MetricKind;
+        let is = |op: &quarry_schema::model::Operand, metric: &str| self.operand_is(op, metric);
         for i in 0..w.len() {
             let cue = matches!(
                 (w.at(i), w.at(i + 1)),
@@ -1074,7 +1161,50 @@ impl Reader<'_> {
             if r.skip.contains(&m.span.0) {
                 continue;
             }
-            match &m.item {
+            // "installs that were organic": a term that is also a value
+            // qualifies the metric named beside it rather than naming its
+            // own (organic installs).
+            let term_metric = match &m.item {
+                Item::Term { metrics, .. } if metrics.len() == 1 => Some(&metrics[0]),
+                Item::Metric(x)
+                    if m.also.iter().any(|a| {
+                        matches!(a, Item::Term { metrics, .. } if metrics.len() == 1 && metrics[0] == *x)
+                    }) =>
+                {
+                    Some(x)
+                }
+                _ => None,
+            };
+            let as_value = match term_metric {
+                Some(tm)
+                    if mentions.iter().any(|o| {
+                        o.span != m.span
+                            && matches!(&o.item, Item::Metric(x) if x != tm)
+                            && !o.also.iter().any(|a| matches!(a, Item::Dimension(_)))
+                    }) =>
+                {
+                    m.also
+                        .iter()
+                        .filter_map(|a| match a {
+                            Item::Value { dimension, value }
+                                if value.eq_ignore_ascii_case(&m.said) =>
+                            {
+                                Some((
+                                    self.value_counts
+                                        .get(dimension)
+                                        .copied()
+                                        .unwrap_or(usize::MAX),
+                                    a,
+                                ))
+                            }
+                            _ => None,
+                        })
+                        .min_by_key(|(n, _)| *n)
+                        .map(|(_, a)| a.clone())
+                }
+                _ => None,
+            };
+            match as_value.as_ref().unwrap_or(&m.item) {
                 Item::Metric(name) => {
                     // "paid users", "iOS users": a count of everything ever,
                     // named right after a value, is the population the
@@ -1150,7 +1280,7 @@ impl Reader<'_> {
                         Item::Value {
                             dimension: d,
                             value: v,
-                        } if d == dimension => Some(v),
+                        } if d == dimension && v != value => Some(v),
                         _ => None,
                     });
                     for v in std::iter::once(value).chain(same) {
@@ -1167,6 +1297,7 @@ impl Reader<'_> {
                 }
             }
         }
+        self.share_of(w, r, claimed);
         self.drop_populations(w, r);
         self.ratio_phrases(w, r);
         self.share_nouns(w, r);

@@ -483,3 +483,37 @@ fn a_numerator_relative_to_its_denominator_is_the_ratio() {
         vec!["revenue", "spend"]
     );
 }
+
+#[test]
+fn shares_divide_by_the_total_over_a_breakdown() {
+    let f = fixture();
+    let p = f.plan("what percent of installs were organic last month?");
+    assert!(p.share, "{p:?}");
+    assert_eq!(p.metrics, vec!["installs"]);
+    assert_eq!(p.dimensions, vec![DimensionRef::new("acquisition")]);
+    assert_eq!(p.filters[0].values, vec![Literal::Str("organic".into())]);
+    let p = f.plan("share of spend by network last week");
+    assert!(p.share && p.dimensions == vec![DimensionRef::new("network")]);
+    // A ratio named by its parts is the ratio, not a share.
+    let p = f.plan("what percentage of installs were flagged as fraud last month");
+    assert_eq!(
+        (p.metrics, p.share),
+        (vec!["fraud_rate".to_string()], false)
+    );
+    // A number before "percent" is a threshold.
+    assert!(
+        !f.plan("networks with ROAS above 20 percent last month")
+            .share
+    );
+    // Of what total? Asked back.
+    let Outcome::Clarify(c) = f.outcome("what share of spend was last month", &Context::default())
+    else {
+        panic!("expected a clarification");
+    };
+    assert!(
+        c.options
+            .iter()
+            .all(|o| o.query.share && o.query.dimensions.len() == 1)
+    );
+    assert!(!c.options.is_empty());
+}

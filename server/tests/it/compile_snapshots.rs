@@ -129,3 +129,10 @@ fn partial_buckets_and_default_periods_are_stated() {
     let c = compile(&model, &q, &ctx()).expect("compiles");
     assert!(c.window.is_none() && c.notes.is_empty());
 }
+
+#[test]
+fn share_of_installs_for_two_networks_by_week() {
+    insta::assert_snapshot!(sql(
+        r#"{"metrics":["installs"],"dimensions":[{"name":"date","grain":"week"},{"name":"network"}],"filters":[{"dimension":"network","op":"in","values":["Facebook","Google"]},{"dimension":"platform","op":"eq","values":["iOS"]}],"time_range":{"kind":"last_n_days","n":28},"share":true}"#
+    ));
+}

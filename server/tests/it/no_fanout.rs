@@ -106,3 +106,93 @@ async fn breakdowns_add_up_and_extra_metrics_change_nothing() {
         }
     }
 }
+
+/// Shares: over a whole breakdown they add up to one; a share asked for one
+/// value is that value's share in the whole breakdown (its filter does not
+/// shrink the total); and the time buckets keep totals of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shares_add_up_to_one_and_a_filter_keeps_the_whole_total() {
+    use quarry_schema::query::{Filter, FilterOp, Literal, TimeGrain};
+    let wh = support::warehouse();
+    let ws = wh.workspace().await;
+    for (m, d) in [
+        ("installs", "network"),
+        ("spend", "network"),
+        ("revenue", "platform"),
+        ("paid_installs", "country"),
+        ("installs", "acquisition"),
+    ] {
+        let mut q = SemanticQuery::new(&[m]);
+        q.dimensions = vec![DimensionRef::new(d)];
+        q.time_range = last_month();
+        q.share = true;
+        let a = ws.answer(&q).await.expect("share");
+        let cols: Vec<&str> = a.compiled.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(cols, [d, m, &format!("{m}_share")]);
+        let rows = a.result.rows_json();
+        assert!(rows.len() >= 2, "{m} by {d}: {rows:?}");
+        let sum = sum_column(&rows, 2);
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "{m} shares by {d} add up to {sum}"
+        );
+
+        let first = rows[0].clone();
+        let mut one = q.clone();
+        one.filters = vec![Filter {
+            dimension: d.into(),
+            op: FilterOp::In,
+            values: vec![Literal::Str(first[0].as_str().unwrap_or_default().into())],
+        }];
+        let b = ws.answer(&one).await.expect("share of one value");
+        let r = b.result.rows_json();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0][0], first[0]);
+        let (x, y) = (
+            r[0][2].as_f64().unwrap_or(0.0),
+            first[2].as_f64().unwrap_or(-1.0),
+        );
+        assert!(
+            (x - y).abs() < 1e-9,
+            "{m} share of {}: {x} alone, {y} in the breakdown",
+            first[0]
+        );
+    }
+
+    // By week: each week's shares add up to one.
+    let mut q = SemanticQuery::new(&["installs"]);
+    q.dimensions = vec![
+        DimensionRef::time(TimeGrain::Week),
+        DimensionRef::new("platform"),
+    ];
+    q.time_range = last_month();
+    q.share = true;
+    let rows = ws
+        .answer(&q)
+        .await
+        .expect("weekly shares")
+        .result
+        .rows_json();
+    let mut by_week: std::collections::BTreeMap<String, f64> = Default::default();
+    for r in &rows {
+        *by_week.entry(r[0].to_string()).or_default() += r[3].as_f64().unwrap_or(0.0);
+    }
+    assert!(by_week.len() >= 4, "{by_week:?}");
+    for (week, sum) in by_week {
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "installs shares in {week} add up to {sum}"
+        );
+    }
+
+    // No breakdown, or nothing that adds up: the compiler says why.
+    let mut q = SemanticQuery::new(&["installs"]);
+    q.share = true;
+    let e = ws.answer(&q).await.err().expect("no breakdown").to_string();
+    assert!(e.contains("a share needs a breakdown"), "{e}");
+    q = SemanticQuery::new(&["roas"]);
+    q.dimensions = vec![DimensionRef::new("network")];
+    q.share = true;
+    let e = ws.answer(&q).await.err().expect("a ratio").to_string();
+    assert!(e.contains("count or a sum"), "{e}");
+}
