@@ -298,6 +298,23 @@ impl Planner<'_> {
         })
     }
 
+    /// The one percentage metric whose numerator is this count.
+    fn rate_of(&self, count: &str) -> Option<String> {
+        use quarry_schema::model::{Format, MetricKind, Operand};
+        let mut rates = self.model.metrics.iter().filter(|(_, m)| {
+            m.format == Format::Percent
+                && matches!(&m.kind, MetricKind::Ratio { numerator, .. } if match numerator {
+                    Operand::Metric(n) => n == count,
+                    Operand::Measure(x) => matches!(
+                        self.model.metrics.get(count).map(|c| &c.kind),
+                        Some(MetricKind::Simple { measure }) if measure == x
+                    ),
+                })
+        });
+        let (name, _) = rates.next()?;
+        rates.next().is_none().then(|| name.clone())
+    }
+
     /// A share divides by the total over a breakdown: the dimensions of the
     /// values named ("what percent of installs were organic" is organic
     /// installs over installs of every acquisition type), else a question
@@ -679,9 +696,18 @@ impl Planner<'_> {
 
         // Thresholds on metrics.
         for t in &r.thresholds {
-            let Some(metric) = t.metric.clone().or_else(|| p.metrics.first().cloned()) else {
+            let Some(mut metric) = t.metric.clone().or_else(|| p.metrics.first().cloned()) else {
                 continue;
             };
+            // "more than 10% flagged installs": a percentage of a count is
+            // the rate that has the count over a total (the fraud rate).
+            if t.percent
+                && self.model.adds_up(&metric)
+                && let Some(rate) = self.rate_of(&metric)
+            {
+                p.metrics.retain(|m| *m != metric);
+                metric = rate;
+            }
             let format = self.model.metrics.get(&metric).map(|m| m.format);
             let mut value = t.value;
             match format {

@@ -652,7 +652,7 @@ impl Reader<'_> {
         for i in 0..w.len() {
             let cue = matches!(
                 w.at(i),
-                "percent" | "percentage" | "share" | "proportion" | "fraction" | "pct"
+                "percent" | "percentage" | "share" | "proportion" | "fraction" | "pct" | "portion"
             ) && w.at(i + 1) == "of"
                 && !claimed[i]
                 // "20 percent of" is a number, not a question.
@@ -741,14 +741,15 @@ impl Reader<'_> {
         use quarry_schema::model::MetricKind;
         let is = |op: &quarry_schema::model::Operand, metric: &str| self.operand_is(op, metric);
         for i in 0..w.len() {
+            // "revenue per active user" too.
             let cue = matches!(
                 (w.at(i), w.at(i + 1)),
                 ("relative" | "divided", "to" | "by")
-            );
+            ) || w.at(i) == "per";
             if !cue {
                 continue;
             }
-            let Some((den_at, den)) = r.metrics.iter().find(|(at, _)| *at > i + 1).cloned() else {
+            let Some((den_at, den)) = r.metrics.iter().find(|(at, _)| *at > i).cloned() else {
                 continue;
             };
             let ratio = r

@@ -477,6 +477,22 @@ fn a_numerator_relative_to_its_denominator_is_the_ratio() {
         f.plan("clicks divided by impressions last week").metrics,
         vec!["ctr"]
     );
+    assert_eq!(
+        f.plan("revenue per active user in the US last month")
+            .metrics,
+        vec!["arpu"]
+    );
+    // A percentage of a count is the rate built on it.
+    let p = f.plan("which publishers had more than 10% flagged installs last month");
+    assert_eq!(p.metrics, vec!["fraud_rate"]);
+    assert_eq!(
+        p.conditions,
+        vec![Condition {
+            metric: "fraud_rate".into(),
+            op: CompareOp::Gt,
+            value: 0.1
+        }]
+    );
     // Side by side when no ratio links them.
     assert_eq!(
         f.plan("revenue and spend by network last week").metrics,
@@ -492,6 +508,11 @@ fn shares_divide_by_the_total_over_a_breakdown() {
     assert_eq!(p.metrics, vec!["installs"]);
     assert_eq!(p.dimensions, vec![DimensionRef::new("acquisition")]);
     assert_eq!(p.filters[0].values, vec![Literal::Str("organic".into())]);
+    let p = f.plan("what portion of our spend went to TikTok last month");
+    assert!(
+        p.share && p.dimensions == vec![DimensionRef::new("network")],
+        "{p:?}"
+    );
     let p = f.plan("share of spend by network last week");
     assert!(p.share && p.dimensions == vec![DimensionRef::new("network")]);
     // A ratio named by its parts is the ratio, not a share.
