@@ -648,7 +648,6 @@ impl Reader<'_> {
     /// flagged" names a ratio instead: its denominator after "of", its
     /// numerator later.
     fn share_of(&self, w: &Words, r: &mut Reading, claimed: &mut [bool]) {
-        use quarry_schema::model::MetricKind;
         for i in 0..w.len() {
             let cue = matches!(
                 w.at(i),
@@ -686,20 +685,7 @@ impl Reader<'_> {
             after.sort_by_key(|(at, _)| *at);
             let ratio = after.first().and_then(|(den_at, den)| {
                 after[1..].iter().find_map(|(num_at, num)| {
-                    self.model
-                        .metrics
-                        .iter()
-                        .find_map(|(name, m)| match &m.kind {
-                            MetricKind::Ratio {
-                                numerator,
-                                denominator,
-                            } if self.operand_is(numerator, num)
-                                && self.operand_is(denominator, den) =>
-                            {
-                                Some((*den_at, *num_at, name.clone()))
-                            }
-                            _ => None,
-                        })
+                    self.ratio_of(num, den).map(|name| (*den_at, *num_at, name))
                 })
             });
             match ratio {
@@ -720,6 +706,23 @@ impl Reader<'_> {
         }
     }
 
+    /// The ratio metric of this numerator over this denominator.
+    fn ratio_of(&self, numerator: &str, denominator: &str) -> Option<String> {
+        use quarry_schema::model::MetricKind;
+        self.model
+            .metrics
+            .iter()
+            .find_map(|(name, m)| match &m.kind {
+                MetricKind::Ratio {
+                    numerator: n,
+                    denominator: d,
+                } if self.operand_is(n, numerator) && self.operand_is(d, denominator) => {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+    }
+
     /// Whether a ratio's side is this metric.
     fn operand_is(&self, op: &quarry_schema::model::Operand, metric: &str) -> bool {
         use quarry_schema::model::{MetricKind, Operand};
@@ -738,8 +741,6 @@ impl Reader<'_> {
     /// denominator name the ratio, not the two side by side; what is named
     /// between them describes the numerator again.
     fn ratio_phrases(&self, w: &Words, r: &mut Reading) {
-        use quarry_schema::model::MetricKind;
-        let is = |op: &quarry_schema::model::Operand, metric: &str| self.operand_is(op, metric);
         for i in 0..w.len() {
             // "revenue per active user" too.
             let cue = matches!(
@@ -756,20 +757,7 @@ impl Reader<'_> {
                 .metrics
                 .iter()
                 .filter(|(at, _)| *at < i)
-                .find_map(|(num_at, num)| {
-                    self.model
-                        .metrics
-                        .iter()
-                        .find_map(|(name, m)| match &m.kind {
-                            MetricKind::Ratio {
-                                numerator,
-                                denominator,
-                            } if is(numerator, num) && is(denominator, &den) => {
-                                Some((*num_at, name.clone()))
-                            }
-                            _ => None,
-                        })
-                });
+                .find_map(|(num_at, num)| self.ratio_of(num, &den).map(|name| (*num_at, name)));
             let Some((num_at, name)) = ratio else {
                 continue;
             };
