@@ -14,6 +14,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error as JinjaError, ErrorKind};
@@ -282,6 +284,19 @@ pub async fn hold_views(
     Ok(held)
 }
 
+/// Runs `sql` and writes its result as Parquet files under `out`.
+async fn write_table(ctx: &SessionContext, sql: &str, out: &str) -> Result<(), DataFusionError> {
+    let df = ctx.sql(sql).await?;
+    // Row groups small enough that a table sorted by time (`ORDER BY day`)
+    // lets a question about a few days skip most of it by the groups'
+    // min/max statistics.
+    let mut options = TableParquetOptions::default();
+    options.global.max_row_group_size = FEATURE_ROW_GROUP_ROWS;
+    df.write_parquet(out, DataFrameWriteOptions::new(), Some(options))
+        .await?;
+    Ok(())
+}
+
 /// Rows per Parquet row group of a feature table.
 const FEATURE_ROW_GROUP_ROWS: usize = 64 * 1024;
 
@@ -307,19 +322,30 @@ async fn compute(
         path: tmp.clone(),
         message: e.to_string(),
     })?;
-    let df = ctx.sql(sql).await.map_err(err)?;
-    // Row groups small enough that a table sorted by time (`ORDER BY day`)
-    // lets a question about a few days skip most of it by the groups'
-    // min/max statistics.
-    let mut options = TableParquetOptions::default();
-    options.global.max_row_group_size = FEATURE_ROW_GROUP_ROWS;
-    df.write_parquet(
-        &format!("{}/", tmp.to_string_lossy()),
-        DataFrameWriteOptions::new(),
-        Some(options),
-    )
-    .await
-    .map_err(err)?;
+    let out = format!("{}/", tmp.to_string_lossy());
+    if let Err(e) = write_table(ctx, sql, &out).await {
+        // Every partition's sorts and hash tables share the memory pool;
+        // one partition at a time gives each the whole of it.
+        if !matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) {
+            return Err(err(e));
+        }
+        tracing::warn!(
+            table = name,
+            "out of memory on every core, computing on one: {e}"
+        );
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| FeatureError::Io {
+            path: tmp.clone(),
+            message: e.to_string(),
+        })?;
+        let config = ctx.copied_config().with_target_partitions(1);
+        let state = SessionStateBuilder::new_from_existing(ctx.state())
+            .with_config(config)
+            .build();
+        write_table(&SessionContext::new_with_state(state), sql, &out)
+            .await
+            .map_err(err)?;
+    }
     let old = parent.join(format!(".{name}.{}.old", std::process::id()));
     if dir.exists() {
         std::fs::rename(dir, &old).map_err(|e| FeatureError::Io {
