@@ -668,7 +668,7 @@ fn total_dims(q: &SemanticQuery) -> Vec<usize> {
     q.dimensions
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.name == TIME_DIMENSION || d.grain.is_some())
+        .filter(|(_, d)| d.is_time())
         .map(|(i, _)| i)
         .collect()
 }
@@ -679,7 +679,7 @@ fn share_total(q: &SemanticQuery) -> SemanticQuery {
     let broken: Vec<&str> = q
         .dimensions
         .iter()
-        .filter(|d| d.name != TIME_DIMENSION && d.grain.is_none())
+        .filter(|d| !d.is_time())
         .map(|d| d.name.as_str())
         .collect();
     SemanticQuery {
@@ -814,11 +814,7 @@ fn validate(model: &SemanticModel, q: &SemanticQuery) -> Result<(), CompileError
         }
     }
     if q.share {
-        if !q
-            .dimensions
-            .iter()
-            .any(|d| d.name != TIME_DIMENSION && d.grain.is_none())
-        {
+        if q.dimensions.iter().all(DimensionRef::is_time) {
             return Err(CompileError::BadShare(
                 "a share needs a breakdown to divide the total by, for example installs by network"
                     .into(),

@@ -260,6 +260,31 @@ impl SemanticModel {
         })
     }
 
+    /// Whether a ratio's side is this metric: the metric itself, or the
+    /// measure of a simple metric.
+    pub fn is_operand(&self, op: &Operand, metric: &str) -> bool {
+        match op {
+            Operand::Metric(m) => m == metric,
+            Operand::Measure(x) => self
+                .metrics
+                .get(metric)
+                .is_some_and(|m| matches!(&m.kind, MetricKind::Simple { measure } if measure == x)),
+        }
+    }
+
+    /// The ratio metric of this numerator over this denominator.
+    pub fn ratio_of(&self, numerator: &str, denominator: &str) -> Option<String> {
+        self.metrics.iter().find_map(|(name, m)| match &m.kind {
+            MetricKind::Ratio {
+                numerator: n,
+                denominator: d,
+            } if self.is_operand(n, numerator) && self.is_operand(d, denominator) => {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+    }
+
     /// The measures a metric is built from, depth first, without duplicates.
     pub fn measures_of(&self, metric: &str) -> Vec<String> {
         let mut out = Vec::new();

@@ -64,6 +64,12 @@ impl DimensionRef {
         }
     }
 
+    /// Whether this breaks down by time (the period's buckets, or a date
+    /// dimension at a grain) rather than by members.
+    pub fn is_time(&self) -> bool {
+        self.name == crate::model::TIME_DIMENSION || self.grain.is_some()
+    }
+
     /// The output column's name: the grain for time (`week`), else the name.
     pub fn column_name(&self) -> String {
         match (self.name.as_str(), self.grain) {

@@ -468,8 +468,10 @@ impl Narrator<'_> {
             && valued.iter().all(|(_, v)| *v >= 0.0)
             && total > 0.0)
             .then(|| words::value(Some(top_v / total), quarry_schema::model::Format::Percent));
-        let share_of_all = self.share(top).is_some();
-        let share = self.share(top).or(share);
+        // A share the plan asked for is of everything, not of the rows.
+        let asked = self.share(top);
+        let share_of_all = asked.is_some();
+        let share = asked.or(share);
         let breakdown = match dims {
             [d] => words::plural(&words::noun(&d.label)),
             _ => format!(

@@ -50,7 +50,7 @@ impl Ranked {
         let [d] = q.dimensions.as_slice() else {
             return None;
         };
-        if d.grain.is_some() {
+        if d.is_time() {
             return None;
         }
         let values = column(&d.column_name())?;
@@ -300,16 +300,10 @@ impl Planner<'_> {
 
     /// The one percentage metric whose numerator is this count.
     fn rate_of(&self, count: &str) -> Option<String> {
-        use quarry_schema::model::{Format, MetricKind, Operand};
+        use quarry_schema::model::{Format, MetricKind};
         let mut rates = self.model.metrics.iter().filter(|(_, m)| {
             m.format == Format::Percent
-                && matches!(&m.kind, MetricKind::Ratio { numerator, .. } if match numerator {
-                    Operand::Metric(n) => n == count,
-                    Operand::Measure(x) => matches!(
-                        self.model.metrics.get(count).map(|c| &c.kind),
-                        Some(MetricKind::Simple { measure }) if measure == x
-                    ),
-                })
+                && matches!(&m.kind, MetricKind::Ratio { numerator, .. } if self.model.is_operand(numerator, count))
         });
         let (name, _) = rates.next()?;
         rates.next().is_none().then(|| name.clone())
@@ -343,11 +337,7 @@ impl Planner<'_> {
             ));
             return None;
         }
-        let broken = |q: &SemanticQuery| {
-            q.dimensions
-                .iter()
-                .any(|d| d.name != quarry_schema::model::TIME_DIMENSION && d.grain.is_none())
-        };
+        let broken = |q: &SemanticQuery| q.dimensions.iter().any(|d| !d.is_time());
         if broken(q) {
             return None;
         }
@@ -981,13 +971,7 @@ impl Planner<'_> {
                         q.metrics.push(m);
                     }
                 }
-            } else if q.limit.is_some()
-                && !q.order.is_empty()
-                && p.order.is_empty()
-                && r.words
-                    .iter()
-                    .any(|w| matches!(w.as_str(), "their" | "them" | "those" | "these" | "its"))
-            {
+            } else if q.limit.is_some() && !q.order.is_empty() && p.order.is_empty() && refers {
                 // "top 5 campaigns by spend" then "what's their CPI?": the
                 // same five rows, so the ranking metric stays to rank them.
                 let kept: Vec<String> = q.order.iter().map(|o| o.by.clone()).collect();
@@ -1020,11 +1004,11 @@ impl Planner<'_> {
         q.filters.retain(|f| !mentions_all(&f.dimension));
         // "how does that compare with Snapchat?": the new value joins the
         // old one, side by side.
-        let comparing = r.cues().any(|c| *c == Cue::Versus)
+        let versus = r.cues().any(|c| *c == Cue::Versus)
             || r.words
                 .iter()
-                .any(|w| matches!(w.as_str(), "compare" | "vs" | "versus"));
-        if comparing {
+                .any(|w| matches!(w.as_str(), "compare" | "compared" | "vs" | "versus"));
+        if versus {
             for f in &mut p.filters {
                 if f.op != FilterOp::In {
                     continue;
@@ -1077,10 +1061,6 @@ impl Planner<'_> {
             q.conditions.retain(|x| x.metric != c.metric);
             q.conditions.push(c);
         }
-        let versus = r.cues().any(|c| *c == Cue::Versus)
-            || r.words
-                .iter()
-                .any(|w| matches!(w.as_str(), "compare" | "compared" | "vs" | "versus"));
         let old_range = q.time_range.clone();
         match (p.time_range.take(), p.compare.take(), old_range) {
             // "vs the same days last month?": the old period, compared with

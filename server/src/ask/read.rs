@@ -685,7 +685,9 @@ impl Reader<'_> {
             after.sort_by_key(|(at, _)| *at);
             let ratio = after.first().and_then(|(den_at, den)| {
                 after[1..].iter().find_map(|(num_at, num)| {
-                    self.ratio_of(num, den).map(|name| (*den_at, *num_at, name))
+                    self.model
+                        .ratio_of(num, den)
+                        .map(|name| (*den_at, *num_at, name))
                 })
             });
             match ratio {
@@ -702,36 +704,6 @@ impl Reader<'_> {
                     r.metrics.sort_by_key(|(at, _)| *at);
                 }
                 None => r.share = true,
-            }
-        }
-    }
-
-    /// The ratio metric of this numerator over this denominator.
-    fn ratio_of(&self, numerator: &str, denominator: &str) -> Option<String> {
-        use quarry_schema::model::MetricKind;
-        self.model
-            .metrics
-            .iter()
-            .find_map(|(name, m)| match &m.kind {
-                MetricKind::Ratio {
-                    numerator: n,
-                    denominator: d,
-                } if self.operand_is(n, numerator) && self.operand_is(d, denominator) => {
-                    Some(name.clone())
-                }
-                _ => None,
-            })
-    }
-
-    /// Whether a ratio's side is this metric.
-    fn operand_is(&self, op: &quarry_schema::model::Operand, metric: &str) -> bool {
-        use quarry_schema::model::{MetricKind, Operand};
-        match op {
-            Operand::Metric(m) => m == metric,
-            Operand::Measure(x) => {
-                self.model.metrics.get(metric).is_some_and(
-                    |m| matches!(&m.kind, MetricKind::Simple { measure } if measure == x),
-                )
             }
         }
     }
@@ -757,7 +729,9 @@ impl Reader<'_> {
                 .metrics
                 .iter()
                 .filter(|(at, _)| *at < i)
-                .find_map(|(num_at, num)| self.ratio_of(num, &den).map(|name| (*num_at, name)));
+                .find_map(|(num_at, num)| {
+                    self.model.ratio_of(num, &den).map(|name| (*num_at, name))
+                });
             let Some((num_at, name)) = ratio else {
                 continue;
             };

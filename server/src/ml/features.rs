@@ -317,11 +317,14 @@ async fn compute(
     })?;
     // Write beside the table, then swap, so a reader never sees half a table.
     let tmp = parent.join(format!(".{name}.{}.partial", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| FeatureError::Io {
-        path: tmp.clone(),
-        message: e.to_string(),
-    })?;
+    let empty_tmp = || {
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| FeatureError::Io {
+            path: tmp.clone(),
+            message: e.to_string(),
+        })
+    };
+    empty_tmp()?;
     let out = format!("{}/", tmp.to_string_lossy());
     if let Err(e) = write_table(ctx, sql, &out).await {
         // Every partition's sorts and hash tables share the memory pool;
@@ -333,11 +336,7 @@ async fn compute(
             table = name,
             "out of memory on every core, computing on one: {e}"
         );
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| FeatureError::Io {
-            path: tmp.clone(),
-            message: e.to_string(),
-        })?;
+        empty_tmp()?;
         let config = ctx.copied_config().with_target_partitions(1);
         let state = SessionStateBuilder::new_from_existing(ctx.state())
             .with_config(config)
