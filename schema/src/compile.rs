@@ -215,7 +215,17 @@ pub fn compile(
         Some(r) => time::resolve(r, ctx.as_of)?,
         None => None,
     };
-    if let Some(w) = window {
+    // A plan over undated entities only (a snapshot of customers) has no
+    // period to check: each of them says so in a note below.
+    let dated = q.metrics.iter().any(|m| {
+        model.measures_of(m).iter().any(|x| {
+            model
+                .measures
+                .get(x)
+                .is_some_and(|me| model.entities[&me.entity].time.is_some())
+        })
+    });
+    if let Some(w) = window.filter(|_| dated) {
         check_coverage(&w, "the period", ctx, &mut notes)?;
     }
     let time_dim = q
@@ -816,7 +826,7 @@ fn validate(model: &SemanticModel, q: &SemanticQuery) -> Result<(), CompileError
     if q.share {
         if q.dimensions.iter().all(DimensionRef::is_time) {
             return Err(CompileError::BadShare(
-                "a share needs a breakdown to divide the total by, for example installs by network"
+                "a share needs a breakdown to divide the total by: add one of the dimensions the metric can be read by"
                     .into(),
             ));
         }

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use datafusion::sql::sqlparser::ast::{Expr, Query, Statement, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::{
+    Expr, Query, Statement, Visit, VisitMut, Visitor, visit_expressions_mut,
+};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -45,11 +47,38 @@ struct RawSettings {
     name: S<String>,
     #[serde(default)]
     description: String,
-    as_of: S<String>,
+    #[serde(default)]
+    as_of: Option<S<String>>,
     #[serde(default)]
     default_time_range: Option<IgnoredAny>,
     #[serde(default)]
     default_limit: Option<u64>,
+    #[serde(default)]
+    currency: Option<RawCurrency>,
+    #[serde(default)]
+    headline_metrics: Vec<S<String>>,
+    #[serde(default)]
+    breakdowns: Vec<S<String>>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    actionable: Vec<String>,
+    #[serde(default)]
+    out_of_scope: Vec<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    forecasts: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCurrency {
+    code: S<String>,
+    #[serde(default)]
+    symbol: Option<String>,
+    #[serde(default)]
+    words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +156,12 @@ struct RawDimension {
     /// value -> other names people use for it ("fb" for Facebook).
     #[serde(default)]
     value_synonyms: BTreeMap<String, Vec<String>>,
+    /// The value that means "none" (Organic for installs without a campaign).
+    #[serde(default)]
+    unattributed: Option<S<String>>,
+    /// Whether rankings of the dimension's members list that value.
+    #[serde(default)]
+    rank_unattributed: Option<bool>,
     /// entity -> expression, read in order from the YAML node.
     #[serde(rename = "sql")]
     _sql: IgnoredAny,
@@ -146,6 +181,8 @@ struct RawMetric {
     format: Option<S<String>>,
     #[serde(default)]
     higher_is_better: Option<bool>,
+    #[serde(default)]
+    cost: bool,
     #[serde(rename = "type")]
     kind: S<String>,
     #[serde(default)]
@@ -366,9 +403,12 @@ fn parse_expr(text: &str) -> Result<Expr, String> {
     let mut p = Parser::new(&GenericDialect {})
         .try_with_sql(text)
         .map_err(|e| e.to_string())?;
-    let expr = p.parse_expr().map_err(|e| e.to_string())?;
+    let mut expr = p.parse_expr().map_err(|e| e.to_string())?;
     match p.peek_token().token {
-        Token::EOF => Ok(expr),
+        Token::EOF => {
+            keep_case(&mut expr);
+            Ok(expr)
+        }
         t => Err(format!("unexpected \"{t}\" after the expression")),
     }
 }
@@ -379,9 +419,32 @@ fn parse_query(text: &str) -> Result<Query, String> {
         return Err("expected exactly one SELECT statement".to_string());
     }
     match stmts.remove(0) {
-        Statement::Query(q) => Ok(*q),
+        Statement::Query(mut q) => {
+            keep_case(&mut *q);
+            Ok(*q)
+        }
         _ => Err("only a SELECT query can define an entity".to_string()),
     }
+}
+
+/// Quotes every unquoted column name written with capitals
+/// (`MonthlyCharges`), so that it names the column as written: SQL folds
+/// unquoted names to lower case, and a warehouse's mixed-case columns
+/// would otherwise not be found.
+fn keep_case<T: VisitMut>(node: &mut T) {
+    let quote = |i: &mut datafusion::sql::sqlparser::ast::Ident| {
+        if i.quote_style.is_none() && i.value.chars().any(|c| c.is_uppercase()) {
+            i.quote_style = Some('"');
+        }
+    };
+    let _ = visit_expressions_mut(node, |e| {
+        match e {
+            Expr::Identifier(i) => quote(i),
+            Expr::CompoundIdentifier(parts) => parts.iter_mut().for_each(quote),
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Entity qualifiers used in an expression (`campaigns.network` -> campaigns).
@@ -720,10 +783,8 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
     let mut model = SemanticModel {
         name: String::new(),
         description: String::new(),
-        as_of: ColumnRef {
-            entity: String::new(),
-            column: String::new(),
-        },
+        as_of: None,
+        vocabulary: Vocabulary::default(),
         default_time_range: TimeRange::LastNDays { n: 30 },
         default_limit: 1000,
         entities,
@@ -737,23 +798,28 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
     };
 
     // Settings.
+    let mut settings_vocabulary: Option<RawSettings> = None;
     match settings {
         None => d.push(
             &Span::new_blank(),
-            "no `model:` section; add one with `name:` and `as_of:` (see schema/README.md)",
+            "no `model:` section; add one with `name:` (and `as_of:` when the data has dates; see schema/README.md)",
         ),
         Some((s, node)) => {
             model.name = s.name.as_str().to_string();
-            model.description = s.description;
+            model.description = s.description.clone();
             if let Some(limit) = s.default_limit {
                 model.default_limit = limit;
             }
-            match s.as_of.split_once('.') {
-                Some((e, c)) if model.entities.contains_key(e) => {
-                    model.as_of = ColumnRef { entity: e.to_string(), column: c.to_string() };
+            if let Some(as_of) = &s.as_of {
+                match as_of.split_once('.') {
+                    Some((e, c)) if model.entities.contains_key(e) => {
+                        model.as_of = Some(ColumnRef { entity: e.to_string(), column: c.to_string() });
+                    }
+                    Some((e, _)) => d.push(as_of.span(), format!("unknown entity \"{e}\" in `as_of`{}", suggestion(e, entity_names.iter().map(String::as_str)))),
+                    None => d.push(as_of.span(), "`as_of` is `entity.column`, the column whose latest value is the last full day of data"),
                 }
-                Some((e, _)) => d.push(s.as_of.span(), format!("unknown entity \"{e}\" in `as_of`{}", suggestion(e, entity_names.iter().map(String::as_str)))),
-                None => d.push(s.as_of.span(), "`as_of` is `entity.column`, the column whose latest value is the last full day of data"),
+            } else if let Some(e) = model.entities.values().find(|e| e.time.is_some()) {
+                d.push(s.name.span(), format!("entity \"{}\" has a time column, so the model needs `as_of:` (entity.column whose latest value is the last full day of data), for example `as_of: {}.{}`", e.name, e.name, e.time.as_ref().map_or("", |t| t.column.as_str())));
             }
             if s.default_time_range.is_some()
                 && let Some(n) =
@@ -764,6 +830,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                     Err(e) => d.push(n.span(), format!("invalid default_time_range: {e}")),
                 }
             }
+            settings_vocabulary = Some(s);
         }
     }
 
@@ -891,6 +958,10 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                     .unwrap_or(kind == DimensionKind::Categorical),
                 value_names,
                 value_synonyms: raw.value_synonyms,
+                unattributed: raw.unattributed.map(|v| Unattributed {
+                    value: v.as_str().to_string(),
+                    in_rankings: raw.rank_unattributed.unwrap_or(false),
+                }),
                 kind,
                 bindings,
             },
@@ -1055,6 +1126,7 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 synonyms: raw.synonyms,
                 format,
                 higher_is_better: raw.higher_is_better.unwrap_or(true),
+                cost: raw.cost,
                 time_bound: true,
                 kind,
             },
@@ -1098,6 +1170,10 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
         if let Some(x) = model.metrics.get_mut(&m) {
             x.time_bound = b;
         }
+    }
+
+    if let Some(s) = settings_vocabulary {
+        model.vocabulary = vocabulary(&model, s, d);
     }
 
     // Glossary.
@@ -1208,4 +1284,54 @@ pub fn load_files(files: &[(&str, &str)]) -> Result<SemanticModel, LoadErrors> {
         .map(|(n, t)| (PathBuf::from(n), t.to_string()))
         .collect();
     load_sources(&sources)
+}
+
+/// The `model:` section's words, with every name checked against the model.
+fn vocabulary(model: &SemanticModel, s: RawSettings, d: &mut Diags) -> Vocabulary {
+    let known = |names: &[S<String>], what: &str, d: &mut Diags, exists: &dyn Fn(&str) -> bool, all: Vec<&str>| {
+        let mut out = Vec::new();
+        for n in names {
+            if exists(n.as_str()) {
+                out.push(n.as_str().to_string());
+            } else {
+                d.push(n.span(), format!("unknown {what} \"{}\" in the model's `{what}s` list{}", n.as_str(), suggestion(n, all.iter().copied())));
+            }
+        }
+        out
+    };
+    let metric_names: Vec<&str> = model.metric_order.iter().map(String::as_str).collect();
+    let dim_names: Vec<&str> = model.dimensions.keys().map(String::as_str).collect();
+    let headline_metrics = known(&s.headline_metrics, "headline metric", d, &|n| model.metrics.contains_key(n), metric_names);
+    let breakdowns = known(&s.breakdowns, "breakdown", d, &|n| model.dimensions.contains_key(n), dim_names);
+    let currency = s.currency.map(|c| {
+        let code = c.code.as_str().trim().to_uppercase();
+        if code.len() != 3 || !code.chars().all(|x| x.is_ascii_alphabetic()) {
+            d.push(c.code.span(), format!("currency code \"{}\" is not a three-letter ISO 4217 code such as EUR or USD", c.code.as_str()));
+        }
+        Currency {
+            symbol: c.symbol.unwrap_or_else(|| format!("{code} ")),
+            words: c.words.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect(),
+            code,
+        }
+    });
+    if currency.is_none()
+        && let Some(m) = model.metric_order.iter().find(|m| model.metrics.get(*m).is_some_and(|x| x.format == Format::Currency))
+    {
+        d.push(s.name.span(), format!("metric \"{m}\" has `format: currency`, so the model needs its currency: add `currency: {{code: EUR, symbol: \"€\"}}` (your code and symbol) under `model:`"));
+    }
+    let lower = |v: Vec<String>| -> Vec<String> {
+        v.into_iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect()
+    };
+    Vocabulary {
+        currency,
+        headline_metrics,
+        breakdowns,
+        examples: s.examples,
+        actionable: lower(s.actionable),
+        out_of_scope: lower(s.out_of_scope),
+        subject: s.subject.unwrap_or_else(|| {
+            if s.description.is_empty() { format!("the {} data", s.name.as_str()) } else { s.description.trim_end_matches('.').to_string() }
+        }),
+        forecasts: s.forecasts,
+    }
 }

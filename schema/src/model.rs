@@ -17,7 +17,13 @@ pub struct SemanticModel {
     pub name: String,
     pub description: String,
     /// Where the as-of date comes from: the latest value of this column.
-    pub as_of: ColumnRef,
+    /// `None` for a snapshot with no dates (customers, subscriptions): no
+    /// period applies to it.
+    pub as_of: Option<ColumnRef>,
+    /// What the business calls things that are neither metrics nor
+    /// dimensions: its currency, what matters most, what can be changed,
+    /// what the data does not hold.
+    pub vocabulary: Vocabulary,
     /// Applied to activity metrics when a question names no period.
     pub default_time_range: TimeRange,
     /// Rows returned when a plan asks for no limit.
@@ -32,6 +38,60 @@ pub struct SemanticModel {
     pub metric_order: Vec<String>,
     pub glossary: Vec<GlossaryTerm>,
     pub verified_queries: Vec<VerifiedQuery>,
+}
+
+/// The model's words for the things the planner and the answers must know
+/// about a business but that no metric or dimension says.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Vocabulary {
+    /// The currency of every `format: currency` metric.
+    pub currency: Option<Currency>,
+    /// The metrics that matter most, in order: offered when a question names
+    /// none, used in the coverage sentence and in suggestions.
+    pub headline_metrics: Vec<String>,
+    /// The dimensions people break numbers down by first, in order.
+    pub breakdowns: Vec<String>,
+    /// Example questions, shown in messages ("try for example ...").
+    pub examples: Vec<String>,
+    /// Nouns for things of this business that can be changed (campaigns,
+    /// budgets, subscriptions): "pause the X" names a change to refuse.
+    pub actionable: Vec<String>,
+    /// Nouns for data this warehouse does not hold; a question about them is
+    /// refused rather than answered with something else.
+    pub out_of_scope: Vec<String>,
+    /// What the data is about, as a phrase ("the app's marketing").
+    pub subject: String,
+    /// What the data says about the future, for a question asking for a
+    /// forecast (predictions the models make).
+    pub forecasts: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Currency {
+    /// ISO 4217 code: USD, EUR.
+    pub code: String,
+    /// Written before amounts: "$", "€".
+    pub symbol: String,
+    /// Words people write after amounts ("dollars", "bucks"), lower case.
+    pub words: Vec<String>,
+}
+
+impl Currency {
+    /// Whether a lower-case word names this currency.
+    pub fn is_word(&self, w: &str) -> bool {
+        w == self.code.to_lowercase() || self.words.iter().any(|x| x == w)
+    }
+}
+
+/// The value a dimension takes when a row has none (installs without a
+/// campaign read "Organic").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unattributed {
+    pub value: String,
+    /// Whether a ranking of the dimension's members lists it ("which network
+    /// brought the most users" may answer "Organic"); when not, rankings of
+    /// metrics that can carry it leave it out.
+    pub in_rankings: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,6 +196,8 @@ pub struct Dimension {
     pub value_names: Option<ValueNames>,
     /// Other names of particular values ("fb" for Facebook).
     pub value_synonyms: BTreeMap<String, Vec<String>>,
+    /// The value that stands for "none" on this dimension, if any.
+    pub unattributed: Option<Unattributed>,
     /// How the dimension reads on each entity that carries it, in order of
     /// preference when several are equally close to a fact.
     pub bindings: Vec<Binding>,
@@ -203,6 +265,9 @@ pub struct Metric {
     pub format: Format,
     /// Whether a bigger value is good news (drives narration and ordering).
     pub higher_is_better: bool,
+    /// Money paid out (spend, fees): a ratio of it over a count is what one
+    /// of those costs, so "the cheapest X" ranks by it.
+    pub cost: bool,
     /// Activity metrics take the default period; entity counts cover all rows.
     pub time_bound: bool,
     pub kind: MetricKind,
@@ -352,6 +417,24 @@ impl SemanticModel {
     /// Every name a question or a plan can use for a metric.
     pub fn metric_names(&self) -> impl Iterator<Item = &str> {
         self.metric_order.iter().map(String::as_str)
+    }
+
+    /// The ratio metric that says what one unit of `noun_metric` costs: a
+    /// ratio over it (or over a metric measured the same way) whose
+    /// numerator is a cost.
+    pub fn cost_per(&self, noun_metric: &str) -> Option<String> {
+        let costs: Vec<&str> = self
+            .metric_order
+            .iter()
+            .filter(|m| self.metrics.get(*m).is_some_and(|x| x.cost))
+            .map(String::as_str)
+            .collect();
+        costs.iter().find_map(|c| self.ratio_of(c, noun_metric))
+    }
+
+    /// Whether the model has dates at all.
+    pub fn is_dated(&self) -> bool {
+        self.as_of.is_some()
     }
 
     pub fn dimension_names(&self) -> impl Iterator<Item = &str> {

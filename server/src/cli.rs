@@ -50,6 +50,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Draft a semantic model from the warehouse (--warehouse DIR): YAML
+    /// files to read, correct and check.
+    Init(crate::init::InitArgs),
     /// Ask a question in plain words and get the number, a chart spec and a
     /// sentence, or a clarifying question.
     Ask(ask::AskArgs),
@@ -231,6 +234,7 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = config(&cli)?;
     match &cli.command {
+        Command::Init(args) => crate::init::init_cmd(&cfg, args).await,
         Command::Demo(DemoCommand::Generate(args)) => generate(&cfg, args).await,
         Command::Demo(DemoCommand::Tour) => tour(&cfg).await,
         Command::Train(args) => ml::train_cmd(&cfg, args).await,
@@ -568,24 +572,24 @@ async fn tour(cfg: &Config) -> anyhow::Result<()> {
 
 async fn model_check(cfg: &Config) -> anyhow::Result<()> {
     let ws = Workspace::open(cfg).await?;
-    let mut failures = 0;
-    let mut untrained = 0;
-    for m in ws.model.metric_names() {
-        let q = SemanticQuery::new(&[m]);
-        match ws.answer(&q).await {
-            Ok(a) => println!("ok    {m:<24} {} row(s)", a.result.num_rows()),
-            // A metric over a model score is fine before training; it just
-            // cannot be computed yet.
-            Err(e) if e.to_string().contains("has no promoted version") => {
-                untrained += 1;
-                println!("skip  {m:<24} needs a trained model: {e}");
-            }
-            Err(e) => {
-                failures += 1;
-                println!("FAIL  {m:<24} {e}");
-            }
-        }
+    // Every metric alone and by every dimension it can be read by.
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} checking {msg:<24} [{bar:32}] {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = crate::init::check_all_with(&ws, &bar).await;
+    println!("{}", report.summary_table());
+    if report.failed() + report.skipped() > 0 {
+        println!("{}", report.problems_table());
     }
+    let mut failures = report.failed();
+    let untrained = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == crate::init::Outcome::Skipped && r.dimension.is_none())
+        .count();
     for v in &ws.model.verified_queries {
         if let Err(e) = ws.answer(&v.query).await {
             failures += 1;
@@ -647,13 +651,21 @@ struct BenchRow {
 async fn bench(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
     let ws = Workspace::open(cfg).await?;
     let repeat = args.repeat.max(1);
+    let by = ws.model.vocabulary.breakdowns.first().cloned();
+    let header = format!(
+        "metric (by {}, default period)",
+        by.as_deref().unwrap_or("nothing")
+    );
     let mut rows = Vec::new();
     for m in ws.model.metric_names() {
-        // The catalogue's typical shape: the metric by network, last 30 days.
+        // The catalogue's typical shape: the metric by the model's first
+        // breakdown, over the default period.
         let mut q = SemanticQuery::new(&[m]);
-        if ws.model.metrics[m].time_bound {
+        if ws.model.metrics[m].time_bound
+            && let Some(d) = &by
+        {
             q.dimensions
-                .push(quarry_schema::query::DimensionRef::new("network"));
+                .push(quarry_schema::query::DimensionRef::new(d.clone()));
         }
         let mut compile = Vec::new();
         let mut run = Vec::new();
@@ -677,7 +689,7 @@ async fn bench(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header([
-        "metric (by network, last 30 days)",
+        header.as_str(),
         "compile µs",
         "run ms (median)",
         "run ms (min)",

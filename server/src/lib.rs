@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod guard;
+pub mod init;
 pub mod knowledge;
 pub mod ml;
 pub mod semantic;

@@ -36,14 +36,18 @@ pub fn load_ml(cfg: &Config) -> Result<MlFolder, crate::ml::spec::SpecError> {
 }
 
 /// The workspace when the semantic model fits the warehouse, `None` when
-/// it does not (a folder of one's own files with the demo model), so the
-/// caller can fall back to [`bare_engine`]. A broken ML folder or feature
-/// table is still an error.
+/// the built-in demo model does not fit a folder of one's own files, so the
+/// caller can fall back to [`bare_engine`]. A model the user named is never
+/// set aside: its load errors (with file and line), a warehouse it does not
+/// fit and a broken ML folder or feature table are all errors.
 pub async fn open_if_modelled(cfg: &Config) -> Result<Option<Workspace>, SemanticError> {
     match Workspace::open(cfg).await {
         Ok(ws) => Ok(Some(ws)),
-        Err(e @ (SemanticError::Features(_) | SemanticError::MlSpec(_))) => Err(e),
-        Err(_) => Ok(None),
+        Err(e) if cfg.model.dir.is_some() => Err(e),
+        Err(e @ (SemanticError::Model(_) | SemanticError::Features(_) | SemanticError::MlSpec(_))) => {
+            Err(e)
+        }
+        Err(SemanticError::Engine(_) | SemanticError::Compile(_)) => Ok(None),
     }
 }
 
@@ -102,6 +106,7 @@ pub struct AnswerJson<'a> {
 impl Workspace {
     pub async fn open(cfg: &Config) -> Result<Self, SemanticError> {
         let model = load_model(cfg)?;
+        crate::engine::use_currency(model.vocabulary.currency.as_ref());
         let mut engine = Engine::open(&cfg.warehouse_dir(), &cfg.engine).await?;
         let period = engine.data_period(&model).await?;
         let ml = load_ml(cfg)?;

@@ -64,6 +64,7 @@ pub enum ChartKind {
 
 /// The chart for a compiled plan's result.
 pub fn choose(compiled: &CompiledQuery, model: &SemanticModel, rows: &[Vec<Value>]) -> Chart {
+    crate::engine::use_currency(model.vocabulary.currency.as_ref());
     let shape = Shape::of(compiled, model);
     let title = title(compiled, model, &shape);
     let view = View {
@@ -71,8 +72,9 @@ pub fn choose(compiled: &CompiledQuery, model: &SemanticModel, rows: &[Vec<Value
         shape: &shape,
         rows,
         title: &title,
+        currency: model.vocabulary.currency.as_ref().map(|c| c.symbol.as_str()),
     };
-    match view.build() {
+    match view.build().map(|(k, spec)| (k, with_currency(spec, view.currency))) {
         Some((kind, spec)) => Chart {
             kind,
             title,
@@ -122,6 +124,25 @@ struct View<'a> {
     shape: &'a Shape,
     rows: &'a [Vec<Value>],
     title: &'a str,
+    /// The model's currency symbol, which d3's `$` formats write.
+    currency: Option<&'a str>,
+}
+
+/// d3's `$` in a number format writes the locale's currency: make it the
+/// model's own.
+fn with_currency(mut spec: Value, symbol: Option<&str>) -> Value {
+    if let (Some(symbol), Some(obj)) = (symbol, spec.as_object_mut()) {
+        let config = obj.entry("config").or_insert_with(|| json!({}));
+        if let Some(c) = config.as_object_mut() {
+            c.insert(
+                "locale".into(),
+                json!({"number": {
+                    "decimal": ".", "thousands": ",", "grouping": [3], "currency": [symbol, ""]
+                }}),
+            );
+        }
+    }
+    spec
 }
 
 impl View<'_> {

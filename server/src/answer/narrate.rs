@@ -226,6 +226,7 @@ struct Leader {
 }
 
 fn facts(compiled: &CompiledQuery, model: &SemanticModel, rows: &[Vec<Value>]) -> Facts {
+    crate::engine::use_currency(model.vocabulary.currency.as_ref());
     let shape = Shape::of(compiled, model);
     let q = &compiled.query;
     let lead = shape.lead_metric(compiled);

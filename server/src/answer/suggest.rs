@@ -16,10 +16,6 @@ use quarry_schema::query::{
 
 use super::words;
 
-/// Breakdowns marketers reach for first, in order, when the model has them;
-/// the model's other categorical dimensions follow.
-const PREFERRED: [&str; 4] = ["network", "platform", "country", "campaign"];
-
 /// A time series split by more values than this is a tangle of lines.
 const MAX_SERIES: usize = 10;
 
@@ -194,17 +190,23 @@ fn breakdowns(
     pinned: &[&str],
     over_time: bool,
 ) -> Vec<String> {
-    let mut names: Vec<&str> = PREFERRED
+    // The model's preferred breakdowns first, in its order (at most four);
+    // its other categorical dimensions follow.
+    let preferred: Vec<&str> = model
+        .vocabulary
+        .breakdowns
         .iter()
-        .copied()
+        .take(4)
+        .map(String::as_str)
         .filter(|p| model.dimensions.contains_key(*p))
         .collect();
+    let mut names = preferred.clone();
     // Dimensions with known sample values are the low-cardinality ones a
     // person groups by; the rest (devices, OS versions) come last.
     let mut rest: Vec<(bool, &str)> = model
         .dimensions
         .values()
-        .filter(|d| !PREFERRED.contains(&d.name.as_str()))
+        .filter(|d| !preferred.contains(&d.name.as_str()))
         .map(|d| (d.sample_values.is_empty(), d.name.as_str()))
         .collect();
     rest.sort();

@@ -450,6 +450,12 @@ mod tests {
 
     #[test]
     fn numbers_and_changes() {
+        crate::engine::use_currency(
+            quarry_schema::demo_model::load()
+                .ok()
+                .and_then(|m| m.vocabulary.currency)
+                .as_ref(),
+        );
         assert_eq!(pct(0.0321), "3.2%");
         assert_eq!(pct(0.10757), "11%");
         assert_eq!(pct(-0.1402), "14%");

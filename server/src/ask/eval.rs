@@ -18,7 +18,10 @@ use super::{AskOptions, Asker, Kind, Response};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionSet {
-    pub as_of: NaiveDate,
+    /// The as-of date the gold SQL was written for; none for a model whose
+    /// data has no dates.
+    #[serde(default)]
+    pub as_of: Option<NaiveDate>,
     pub questions: Vec<Item>,
 }
 
@@ -204,10 +207,12 @@ pub async fn run(
     filter: &dyn Fn(&str, &[String]) -> bool,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Report, EvalError> {
-    if set.as_of != asker.ws.period.as_of {
+    if let Some(as_of) = set.as_of
+        && (as_of != asker.ws.period.as_of || !asker.ws.period.dated)
+    {
         return Err(EvalError::AsOf {
             path: path.display().to_string(),
-            set: set.as_of,
+            set: as_of,
             warehouse: asker.ws.period.as_of,
         });
     }

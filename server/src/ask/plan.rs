@@ -99,6 +99,18 @@ pub enum Outcome {
     Refuse(Refusal),
 }
 
+/// Whether an expression contains this string literal.
+fn writes_literal(expr: &quarry_schema::sqlparser::ast::Expr, value: &str) -> bool {
+    use quarry_schema::sqlparser::ast::{Expr, Value, visit_expressions};
+    let found = visit_expressions(expr, |e| match e {
+        Expr::Value(v) if matches!(&v.value, Value::SingleQuotedString(s) if s == value) => {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    });
+    found.is_break()
+}
+
 /// Below this the planner asks instead of answering.
 pub const MIN_CONFIDENCE: f32 = 0.6;
 /// A metric found by meaning alone needs this cosine similarity.
@@ -141,9 +153,10 @@ impl Planner<'_> {
         };
         let r = reader.read(question);
         if r.words.is_empty() {
-            return self.refuse(
-                "That question has no words I can read. Ask about a metric, for example \"installs by network last week\".",
-            );
+            return self.refuse(&format!(
+                "That question has no words I can read. Ask about a metric, for example {}.",
+                self.example()
+            ));
         }
         if let Some(p) = &ctx.pending
             && let Some(k) = r.pick
@@ -157,13 +170,15 @@ impl Planner<'_> {
             });
         }
         if looks_like_sql(&r.words) {
-            return self.refuse(
-                "That looks like SQL. Ask in plain words (\"installs by network last week\"); to run SQL yourself, use `quarry sql`.",
-            );
+            return self.refuse(&format!(
+                "That looks like SQL. Ask in plain words ({}); to run SQL yourself, use `quarry sql`.",
+                self.example()
+            ));
         }
         if let Some(verb) = &r.write {
             return self.refuse(&format!(
-                "I can only read data, not change it (\"{verb}\" asks for a change). Make changes in the ad platforms or the warehouse itself; here I can show, for example, spend or ROAS by campaign."
+                "I can only read data, not change it (\"{verb}\" asks for a change). Make changes in the systems that own the data; here I can show, for example, {}.",
+                self.example()
             ));
         }
         if let Some(v) = self.verified(question) {
@@ -176,8 +191,9 @@ impl Planner<'_> {
         }
         if !r.outside.is_empty() {
             return self.refuse(&format!(
-                "This warehouse holds no data about {}. It covers the app's marketing: {}.",
+                "This warehouse holds no data about {}. It covers {}: {}.",
                 quote_list(&r.outside),
+                self.model.vocabulary.subject,
                 self.coverage()
             ));
         }
@@ -198,8 +214,14 @@ impl Planner<'_> {
             )
         });
         if r.cues().any(|c| *c == Cue::Future) && (!past || will) {
+            let more = self
+                .model
+                .vocabulary
+                .forecasts
+                .as_ref()
+                .map_or(String::new(), |f| format!(" {}", f.trim()));
             return self.refuse(&format!(
-                "I can only report what has happened, up to {}; I cannot forecast. The models do predict each user's next 90 days of revenue (predicted LTV) and churn risk, and a weekly trend shows where a metric is heading.",
+                "I can only report what has happened, up to {}; I cannot forecast.{more} A weekly trend shows where a metric is heading.",
                 self.as_of.format("%-d %B %Y")
             ));
         }
@@ -451,35 +473,41 @@ impl Planner<'_> {
             .map(|v| v.query.canonical())
     }
 
+    /// An example question for messages, quoted: the model's first.
+    fn example(&self) -> String {
+        match self.model.vocabulary.examples.first() {
+            Some(e) => format!("\"{e}\""),
+            None => {
+                let m = self.headline(1).into_iter().next().and_then(|m| self.model.metrics.get(&m));
+                match m {
+                    Some(m) => format!("\"{}\"", m.label.to_lowercase()),
+                    None => "a metric by name".to_string(),
+                }
+            }
+        }
+    }
+
+    /// The model's headline metrics, else its first metrics, at most `n`.
+    fn headline(&self, n: usize) -> Vec<String> {
+        let v = &self.model.vocabulary.headline_metrics;
+        let list = if v.is_empty() { &self.model.metric_order } else { v };
+        list.iter().take(n).cloned().collect()
+    }
+
     fn coverage(&self) -> String {
-        let labels: Vec<String> = [
-            "spend",
-            "installs",
-            "revenue",
-            "roas",
-            "cpi",
-            "retention_d7",
-            "fraud_rate",
-            "predicted_ltv",
-        ]
-        .iter()
-        .filter_map(|m| self.model.metrics.get(*m))
-        .map(|m| m.label.clone())
-        .collect();
-        let labels = if labels.is_empty() {
-            self.model
-                .metric_order
-                .iter()
-                .take(8)
-                .filter_map(|m| self.model.metrics.get(m))
-                .map(|m| m.label.clone())
-                .collect()
-        } else {
-            labels
-        };
-        let dims: Vec<String> = ["network", "campaign", "publisher", "country", "platform"]
+        let labels: Vec<String> = self
+            .headline(8)
             .iter()
-            .filter_map(|d| self.model.dimensions.get(*d))
+            .filter_map(|m| self.model.metrics.get(m))
+            .map(|m| m.label.clone())
+            .collect();
+        let dims: Vec<String> = self
+            .model
+            .vocabulary
+            .breakdowns
+            .iter()
+            .take(5)
+            .filter_map(|d| self.model.dimensions.get(d))
             .map(|d| d.label.to_lowercase())
             .collect();
         if dims.is_empty() {
@@ -870,21 +898,26 @@ impl Planner<'_> {
                 });
                 p.limit = rk.n.or(Some(if singular { 1 } else { 10 }));
                 // "Which campaign drove the most installs": installs without
-                // a campaign read as "Organic", which is no campaign or
-                // publisher, so a ranking of them leaves it out.
-                let ranks_members = p
+                // a campaign read as the dimension's "none" value, which is
+                // no member, so a ranking of members leaves it out.
+                let unranked: Vec<(String, String)> = p
                     .dimensions
                     .iter()
-                    .any(|d| matches!(d.name.as_str(), "campaign" | "publisher"));
-                if ranks_members
-                    && self.may_be_organic(&metric)
-                    && !p.filtered_dims.iter().any(|d| d == "acquisition")
-                {
-                    p.filtered_dims.push("acquisition".into());
+                    .filter_map(|d| {
+                        let u = self.model.dimensions.get(&d.name)?.unattributed.as_ref()?;
+                        (!u.in_rankings && self.may_be_unattributed(&metric, &d.name, &u.value))
+                            .then(|| (d.name.clone(), u.value.clone()))
+                    })
+                    .collect();
+                for (dim, value) in unranked {
+                    if p.filtered_dims.iter().any(|d| *d == dim) {
+                        continue;
+                    }
+                    p.filtered_dims.push(dim.clone());
                     p.filters.push(Filter {
-                        dimension: "acquisition".into(),
-                        op: FilterOp::In,
-                        values: vec![Literal::Str("paid".into())],
+                        dimension: dim,
+                        op: FilterOp::NotIn,
+                        values: vec![Literal::Str(value)],
                     });
                 }
             }
@@ -892,20 +925,19 @@ impl Planner<'_> {
         p
     }
 
-    /// Whether a metric counts rows that may have no campaign: one of its
-    /// measures lives on an entity whose `acquisition` is not the constant
-    /// it is for spend.
-    fn may_be_organic(&self, metric: &str) -> bool {
-        let Some(acq) = self.model.dimensions.get("acquisition") else {
+    /// Whether a metric can carry a dimension's "none" value: on the fact
+    /// of one of its measures, the dimension's expression writes that value
+    /// (`coalesce(campaigns.network, 'Organic')`).
+    fn may_be_unattributed(&self, metric: &str, dimension: &str, value: &str) -> bool {
+        let Some(dim) = self.model.dimensions.get(dimension) else {
             return false;
         };
         self.model.measures_of(metric).iter().any(|m| {
-            let Some(measure) = self.model.measures.get(m) else {
-                return false;
-            };
-            !acq.bindings.iter().any(|b| {
-                b.entity == measure.entity
-                    && matches!(b.expr, quarry_schema::sqlparser::ast::Expr::Value(_))
+            self.model.measures.get(m).is_some_and(|measure| {
+                dim.bindings
+                    .iter()
+                    .filter(|b| b.entity == measure.entity)
+                    .any(|b| writes_literal(&b.expr, value))
             })
         })
     }
@@ -1208,19 +1240,13 @@ impl Planner<'_> {
                 format!(" about {}", quote_list(&r.unknown))
             };
             return self.refuse(&format!(
-                "I could not find anything{what} in this data. It covers {}. Try for example \"installs by network last week\".",
-                self.coverage()
+                "I could not find anything{what} in this data. It covers {}. Try for example {}.",
+                self.coverage(),
+                self.example()
             ));
         }
         if candidates.is_empty() {
-            for m in ["roas", "spend", "installs", "revenue"] {
-                if self.model.metrics.contains_key(m) {
-                    candidates.push(m.to_string());
-                }
-            }
-            if candidates.is_empty() {
-                candidates.extend(self.model.metric_order.iter().take(3).cloned());
-            }
+            candidates = self.headline(4);
         }
         candidates.dedup();
         let partial = SemanticQuery {
@@ -1325,11 +1351,7 @@ impl Planner<'_> {
                 .keys()
                 .find(|d| stem(d) == stem(&m.name))
                 .cloned();
-            let headline = ["spend", "installs", "roas"]
-                .iter()
-                .filter(|h| self.model.metrics.contains_key(**h))
-                .map(|h| h.to_string())
-                .collect();
+            let headline = self.headline(3);
             (headline, per)
         } else {
             (related, None)

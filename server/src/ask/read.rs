@@ -181,6 +181,28 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Whether a word names the model's currency ("usd", "dollars"), or is
+    /// the mark a currency symbol leaves in the words.
+    fn is_money(&self, w: &str) -> bool {
+        w == super::words::CURRENCY
+            || self
+                .model
+                .vocabulary
+                .currency
+                .as_ref()
+                .is_some_and(|c| c.is_word(w))
+    }
+
+    /// Whether a word names something the business can change: one of the
+    /// model's entities or its `actionable` nouns, or data itself.
+    fn actionable(&self, w: &str) -> bool {
+        let stem = quarry_retrieval::lexical::stem;
+        let s = stem(w);
+        vocab::WRITE_OBJECTS.contains(&w)
+            || self.model.vocabulary.actionable.iter().any(|a| a == w || stem(a) == s)
+            || self.model.entities.keys().any(|e| stem(e) == s)
+    }
+
     pub fn read(&self, question: &str) -> Reading {
         let w = Words::new(question);
         let mut r = Reading {
@@ -191,7 +213,7 @@ impl Reader<'_> {
             return r;
         }
         r.pick = pick(&w);
-        r.write = write_intent(&w);
+        r.write = write_intent(&w, &|x| self.actionable(x));
         let all = self.lexicon.matches(&w.text);
         let mut claimed = vec![false; w.len()];
         let mut family = Vec::new();
@@ -279,9 +301,7 @@ impl Reader<'_> {
             if claimed[i] || chatter[i] || read_stems.contains(&stem(word)) {
                 continue;
             }
-            if vocab::OUTSIDE.contains(&word.as_str())
-                || vocab::OUTSIDE.contains(&quarry_retrieval::lexical::stem(word).as_str())
-            {
+            if vocab::is_outside(word, &self.model.vocabulary.out_of_scope) {
                 r.outside.push(word.clone());
             } else if !vocab::is_filler(word) && quantity(word).is_none() {
                 r.unknown.push(w.raw[i].clone());
@@ -863,24 +883,23 @@ impl Reader<'_> {
                     || s.0 == span.1
                     || (s.1 + 1 == span.0 && matches!(w.at(s.1), "is" | "of" | "for" | "equals")))
         });
-        let on_campaigns = self
-            .model
-            .dimensions
-            .get(dimension)
-            .is_some_and(|d| d.bindings.iter().any(|b| b.entity == "campaigns"));
-        let campaign_noun = on_campaigns
-            && matches!(
-                w.at(span.1),
-                "campaign" | "campaigns" | "objective" | "goal"
-            );
-        let optimised = on_campaigns
-            && span.0 >= 2
+        // The value names a kind of the thing that follows it: "retention
+        // campaigns", where campaigns carry the dimension.
+        let stem = quarry_retrieval::lexical::stem;
+        let next = stem(w.at(span.1));
+        let entity_noun = !next.is_empty()
+            && self.model.dimensions.get(dimension).is_some_and(|d| {
+                d.bindings
+                    .iter()
+                    .any(|b| stem(&b.entity) == next && self.model.entities.contains_key(&b.entity))
+            });
+        let optimised = span.0 >= 2
             && w.at(span.0 - 1) == "for"
             && matches!(
                 w.at(span.0 - 2),
                 "optimised" | "optimized" | "optimising" | "optimizing" | "bidding" | "aimed"
             );
-        beside || campaign_noun || optimised
+        beside || entity_noun || optimised
     }
 
     /// Rankings, thresholds, negations, follow-up cues, and the roles of the
@@ -921,7 +940,14 @@ impl Reader<'_> {
             let Some(m) = r.mentions.iter().find(|m| m.span.0 == noun_at) else {
                 continue;
             };
-            let Some(metric) = self.metric_by_name(&format!("cost per {}", m.said.to_lowercase()))
+            // A metric named "cost per <noun>", else the ratio of a cost
+            // over the noun's metric.
+            let Some(metric) = self
+                .metric_by_name(&format!("cost per {}", m.said.to_lowercase()))
+                .or_else(|| match &m.item {
+                    Item::Metric(n) => self.model.cost_per(n),
+                    _ => None,
+                })
             else {
                 continue;
             };
@@ -1019,13 +1045,12 @@ impl Reader<'_> {
                 continue;
             };
             let mut j = i + len;
-            if w.at(j) == "usd" {
+            if self.is_money(w.at(j)) {
                 j += 1;
             }
             // "less than a dollar".
-            let (quantity_at, words) = if matches!(w.at(j), "a" | "one")
-                && matches!(w.at(j + 1), "dollar" | "buck" | "usd")
-            {
+            let (quantity_at, words) =
+                if matches!(w.at(j), "a" | "one") && self.is_money(w.at(j + 1)) {
                 (Some((1.0, false)), 1)
             } else {
                 (quantity(w.at(j)), 0)
@@ -1042,16 +1067,15 @@ impl Reader<'_> {
             if matches!(w.at(end), "percent" | "pct") {
                 percent = true;
                 end += 1;
-            } else if matches!(
-                w.at(end),
-                "usd" | "dollars" | "dollar" | "bucks" | "x" | "times"
-            ) {
+            } else if matches!(w.at(end), "x" | "times") || self.is_money(w.at(end)) {
                 end += 1;
             }
             // "a dollar per install": an amount per unit is the cost of one.
             let mut per_unit = None;
             if w.at(end) == "per"
-                && let Some(m) = self.metric_by_name(&format!("cost per {}", w.at(end + 1)))
+                && let Some(m) = self
+                    .metric_by_name(&format!("cost per {}", w.at(end + 1)))
+                    .or_else(|| metric_at(end + 1, r).and_then(|n| self.model.cost_per(&n)))
             {
                 per_unit = Some(m);
                 r.skip.push(end + 1);
@@ -1493,7 +1517,7 @@ fn pick(w: &Words) -> Option<usize> {
 }
 
 /// A request to change data: an imperative write verb aimed at something.
-fn write_intent(w: &Words) -> Option<String> {
+fn write_intent(w: &Words, actionable: &dyn Fn(&str) -> bool) -> Option<String> {
     let mut i = 0;
     // Skip politeness: "please", "can you", "could you please", "i want to".
     while i < w.len()
@@ -1549,10 +1573,8 @@ fn write_intent(w: &Words) -> Option<String> {
         return Some(verb.to_string());
     }
     let imperative = vocab::WRITE_VERBS.contains(&verb)
-        && (vocab::WRITE_OBJECTS.contains(&object)
-            || w.low[i + 1..]
-                .iter()
-                .any(|x| vocab::WRITE_OBJECTS.contains(&x.as_str()))
+        && (actionable(object)
+            || w.low[i + 1..].iter().any(|x| actionable(x))
                 && matches!(
                     object,
                     "the"

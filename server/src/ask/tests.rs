@@ -392,12 +392,13 @@ fn populations_and_values_that_share_a_metric_name() {
         assert!(o.query.filters.is_empty(), "{o:?}");
         assert!(o.query.metrics[0].starts_with("retention_"), "{o:?}");
     }
-    // A ranking of campaigns leaves out the installs no campaign drove.
+    // A ranking of campaigns leaves out the installs no campaign drove: the
+    // model names "Organic" the campaign dimension's unattributed value.
     assert_eq!(
         f.plan("Which campaign drove the most installs yesterday?"),
         q(
             r#"{"metrics":["installs"],"dimensions":[{"name":"campaign"}],
-              "filters":[{"dimension":"acquisition","op":"in","values":["paid"]}],
+              "filters":[{"dimension":"campaign","op":"not_in","values":["Organic"]}],
               "time_range":{"kind":"day","offset":1},
               "order":[{"by":"installs","desc":true}],"limit":1}"#
         )

@@ -1,9 +1,10 @@
 //! The planner's word lists: the general words of analytics questions that
 //! carry no item ("show me", "how are"), ranking and negation words,
-//! follow-up cues, write verbs, and nouns for data a marketing warehouse
-//! does not hold. Anything a question says that is neither here nor in the
-//! semantic model counts as not understood, and lowers the planner's
-//! confidence: a word it cannot place may change the meaning.
+//! follow-up cues, write verbs, and nouns for data no warehouse of this
+//! kind holds; the model adds the nouns of its own business. Anything a
+//! question says that is neither here nor in the semantic model counts as
+//! not understood, and lowers the planner's confidence: a word it cannot
+//! place may change the meaning.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -61,71 +62,23 @@ pub fn is_filler(w: &str) -> bool {
         || w.chars().all(|c| !c.is_alphanumeric())
 }
 
-/// Nouns for data a marketing warehouse holds no trace of: a question about
-/// them is refused, not answered with something else.
+/// Nouns for data no business warehouse of this kind holds: a question
+/// about them is refused, not answered with something else. The model adds
+/// its own (`model.out_of_scope`), and a word the model itself uses is
+/// never here, since the reader only looks up words it could not place.
 pub const OUTSIDE: &[&str] = &[
+    "forecast",
     "weather",
     "temperature",
     "rain",
-    "forecast",
-    "salary",
-    "salarie",
-    "salaries",
-    "wage",
-    "wages",
-    "payroll",
-    "employee",
-    "employees",
-    "headcount",
-    "staff",
-    "hire",
-    "hiring",
-    "nps",
-    "satisfaction",
-    "csat",
-    "sentiment",
-    "review",
-    "reviews",
-    "rating",
-    "ratings",
-    "stock",
-    "shares",
-    "share_price",
-    "valuation",
-    "competitor",
-    "competitors",
-    "competition",
-    "email",
-    "emails",
-    "phone",
-    "phones",
-    "address",
-    "addresses",
-    "password",
-    "passwords",
-    "ssn",
-    "birthday",
-    "birthdays",
     "gdp",
     "inflation",
     "election",
     "crypto",
     "bitcoin",
-    "tax",
-    "taxes",
-    "invoice",
-    "invoices",
-    "inventory",
-    "warehouse_stock",
-    "shipping",
-    "delivery",
-    "deliveries",
-    "support",
-    "tickets",
-    "ticket",
-    "churned_employees",
-    "okr",
-    "okrs",
+    "password",
+    "passwords",
+    "ssn",
     "office",
     "rent",
     "lunch",
@@ -141,6 +94,13 @@ pub const OUTSIDE: &[&str] = &[
     "poem",
     "song",
 ];
+
+/// Whether a word names data the warehouse does not hold.
+pub fn is_outside(w: &str, model_nouns: &[String]) -> bool {
+    let stem = quarry_retrieval::lexical::stem(w);
+    let hit = |x: &str| x == w || x == stem;
+    OUTSIDE.iter().any(|x| hit(x)) || model_nouns.iter().any(|x| hit(x))
+}
 
 pub fn rank(w: &str) -> Option<Rank> {
     Some(match w {
@@ -261,6 +221,8 @@ pub const WRITE_VERBS: &[&str] = &[
     "assign",
 ];
 
+/// Things any warehouse holds that a request can ask to change; the model
+/// adds its entities and the nouns it lists under `model.actionable`.
 pub const WRITE_OBJECTS: &[&str] = &[
     "table",
     "tables",
@@ -269,31 +231,11 @@ pub const WRITE_OBJECTS: &[&str] = &[
     "rows",
     "record",
     "records",
-    "campaign",
-    "campaigns",
-    "budget",
-    "budgets",
-    "bid",
-    "bids",
-    "user",
-    "users",
     "it",
     "them",
     "database",
-    "publisher",
-    "publishers",
-    "network",
-    "networks",
-    "install",
-    "installs",
-    "event",
-    "events",
-    "spend",
-    "targeting",
-    "creative",
-    "creatives",
-    "account",
-    "accounts",
     "warehouse",
     "everything",
+    "account",
+    "accounts",
 ];

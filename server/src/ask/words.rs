@@ -39,7 +39,11 @@ impl Words {
     }
 }
 
-/// `$3` -> `usd 3`, `2%` -> `2 percent`, `>=` -> `gte`, `1,000` -> `1000`,
+/// The word a currency symbol becomes: `$3` and `€3` read `currency 3`,
+/// an amount in the model's currency.
+pub const CURRENCY: &str = "currency";
+
+/// `$3` -> `currency 3`, `2%` -> `2 percent`, `>=` -> `gte`, `1,000` -> `1000`,
 /// `non-organic` -> `non organic`.
 fn spell_symbols(q: &str) -> String {
     let chars: Vec<char> = q.chars().collect();
@@ -55,7 +59,11 @@ fn spell_symbols(q: &str) -> String {
                     s.iter().all(char::is_ascii_digit)
                         && chars.get(i + 4).is_none_or(|c| !c.is_ascii_digit())
                 }) => {}
-            '$' | '€' | '£' => out.push_str(" usd "),
+            c if is_currency_symbol(c) => {
+                out.push(' ');
+                out.push_str(CURRENCY);
+                out.push(' ');
+            }
             '%' => out.push_str(" percent "),
             '>' if next == Some('=') => {
                 out.push_str(" gte ");
@@ -76,6 +84,10 @@ fn spell_symbols(q: &str) -> String {
     out
 }
 
+fn is_currency_symbol(c: char) -> bool {
+    matches!(c, '$' | '€' | '£' | '¥' | '₹' | '₩' | '₽' | '₺' | '₪' | '฿' | '₫' | '₴' | '₦')
+}
+
 /// A number as written, with its unit: `3`, `3.5`, `10k` (10,000),
 /// `1.5m`, `3x`. Returns the value and whether it was written as a multiple.
 pub fn quantity(w: &str) -> Option<(f64, bool)> {
@@ -94,7 +106,6 @@ pub fn quantity(w: &str) -> Option<(f64, bool)> {
         "k" => Some((x * 1e3, false)),
         "m" | "mm" | "mn" => Some((x * 1e6, false)),
         "x" => Some((x, true)),
-        "usd" | "dollars" => Some((x, false)),
         _ => None,
     }
 }
@@ -109,7 +120,7 @@ mod tests {
         assert_eq!(
             Words::new("CPI under $3 and CTR >= 2%").low,
             [
-                "cpi", "under", "usd", "3", "and", "ctr", "gte", "2", "percent"
+                "cpi", "under", "currency", "3", "and", "ctr", "gte", "2", "percent"
             ]
         );
         assert_eq!(

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::config::EngineConfig;
-pub use values::{cell_to_json, format_cell};
+pub use values::{cell_to_json, format_cell, use_currency};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -111,6 +111,9 @@ impl QueryResult {
 pub struct DataPeriod {
     pub first: NaiveDate,
     pub as_of: NaiveDate,
+    /// False for a model with no dates (a snapshot): `first` and `as_of`
+    /// are then the day it was read, and no period applies.
+    pub dated: bool,
 }
 
 pub struct Engine {
@@ -319,15 +322,23 @@ impl Engine {
 
     /// The first and last day of data, from the model's `as_of` column.
     pub async fn data_period(&self, model: &SemanticModel) -> Result<DataPeriod, EngineError> {
+        let Some(as_of) = &model.as_of else {
+            let today = chrono::Utc::now().date_naive();
+            return Ok(DataPeriod {
+                first: today,
+                as_of: today,
+                dated: false,
+            });
+        };
         let entity = model
             .entities
-            .get(&model.as_of.entity)
-            .ok_or_else(|| EngineError::NoAsOf(model.as_of.entity.clone()))?;
+            .get(&as_of.entity)
+            .ok_or_else(|| EngineError::NoAsOf(as_of.entity.clone()))?;
         let table = match &entity.source {
             Source::Table(t) => t.clone(),
-            Source::Sql(_) => return Err(EngineError::NoAsOf(model.as_of.entity.clone())),
+            Source::Sql(_) => return Err(EngineError::NoAsOf(as_of.entity.clone())),
         };
-        let s = statements::min_max(&table, &model.as_of.column);
+        let s = statements::min_max(&table, &as_of.column);
         let r = self.run_statement(&s).await?;
         let rows = r.rows_json();
         let date = |v: Option<&serde_json::Value>| {
@@ -339,11 +350,12 @@ impl Engine {
             date(row.and_then(|r| r.first())),
             date(row.and_then(|r| r.get(1))),
         ) {
-            (Some(first), Some(as_of)) => Ok(DataPeriod { first, as_of }),
-            _ => Err(EngineError::NoAsOf(format!(
-                "{table}.{}",
-                model.as_of.column
-            ))),
+            (Some(first), Some(last)) => Ok(DataPeriod {
+                first,
+                as_of: last,
+                dated: true,
+            }),
+            _ => Err(EngineError::NoAsOf(format!("{table}.{}", as_of.column))),
         }
     }
 }

@@ -44,6 +44,24 @@ fn float(x: f64) -> serde_json::Value {
     serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
+/// The symbol written before amounts of money: the model's currency. One
+/// process answers over one model; opening it sets this ([`use_currency`]).
+static CURRENCY_SYMBOL: std::sync::RwLock<String> = std::sync::RwLock::new(String::new());
+
+/// Makes amounts read in this model's currency from now on.
+pub fn use_currency(currency: Option<&quarry_schema::model::Currency>) {
+    let symbol = currency.map(|c| c.symbol.clone()).unwrap_or_default();
+    if let Ok(mut s) = CURRENCY_SYMBOL.write()
+        && *s != symbol
+    {
+        *s = symbol;
+    }
+}
+
+fn currency_symbol() -> String {
+    CURRENCY_SYMBOL.read().map(|s| s.clone()).unwrap_or_default()
+}
+
 /// One cell for a person: thousands separators, currency and percent signs.
 pub fn format_cell(value: &serde_json::Value, format: Option<Format>) -> String {
     use serde_json::Value as J;
@@ -54,10 +72,11 @@ pub fn format_cell(value: &serde_json::Value, format: Option<Format>) -> String 
             match format {
                 Some(Format::Currency) => {
                     let s = group(x.abs(), 2);
+                    let c = currency_symbol();
                     if x < 0.0 {
-                        format!("-${s}")
+                        format!("-{c}{s}")
                     } else {
-                        format!("${s}")
+                        format!("{c}{s}")
                     }
                 }
                 Some(Format::Percent) => format!("{:.1}%", x * 100.0),
@@ -99,13 +118,18 @@ mod tests {
 
     #[test]
     fn people_friendly_numbers() {
+        use_currency(Some(&quarry_schema::model::Currency {
+            code: "EUR".into(),
+            symbol: "€".into(),
+            words: vec!["euro".into()],
+        }));
         assert_eq!(
             format_cell(&json!(1234567.891), Some(Format::Currency)),
-            "$1,234,567.89"
+            "€1,234,567.89"
         );
         assert_eq!(
             format_cell(&json!(-12.5), Some(Format::Currency)),
-            "-$12.50"
+            "-€12.50"
         );
         assert_eq!(format_cell(&json!(0.1234), Some(Format::Percent)), "12.3%");
         assert_eq!(format_cell(&json!(3.456), Some(Format::Ratio)), "3.46x");

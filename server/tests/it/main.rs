@@ -6,6 +6,7 @@ mod bgnbd_cdnow;
 mod compile_snapshots;
 mod every_plan_runs;
 mod guard;
+mod init;
 mod llm;
 mod loader_errors;
 mod ml;
