@@ -4,7 +4,8 @@
     .quarry/venv/bin/python examples/check_gold.py examples/shop/questions.yaml \
         --warehouse .quarry/examples/shop/warehouse
 
-Validates the YAML (a mapping with `as_of` and `questions`; unique kebab-case
+Validates the YAML (a mapping with `questions` and, for a warehouse with dates,
+`as_of`: a set over a snapshot without dates omits it; unique kebab-case
 ids; known tags and `expect` values; gold present exactly where an answer is
 expected; an ORDER BY in `ordered: true` gold; chains tagged `followup` with
 per-turn questions), then runs every gold query in DuckDB over the warehouse
@@ -110,9 +111,7 @@ def validate(doc, seen, fname="this file"):
     """Structural errors, and the list of (label, item, entry) with gold to run."""
     errors, runs = [], []
     if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list):
-        return ["top level must be a mapping with `as_of` and a `questions` list"], runs
-    if "as_of" not in doc:
-        errors.append("missing `as_of`")
+        return ["top level must be a mapping with a `questions` list (and `as_of` if the data has dates)"], runs
     for k in set(doc) - {"as_of", "questions"}:
         errors.append(f"unknown top-level key `{k}`")
     for n, item in enumerate(doc["questions"]):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates the example warehouses (examples/shop, examples/telco) into
 #   ${QUARRY_DATA_DIR:-.quarry}/examples/<name>/warehouse
+# (<name>/ is a data directory of its own: quarry --data-dir .quarry/examples/<name>)
 # with the Python in the data directory's venv (made by `make setup`).
 # Idempotent: a domain is skipped when its manifest.json exists and the sha256
 # of its generate.py matches the stamp written beside the warehouse
@@ -37,6 +38,14 @@ for name in "${names[@]}"; do
   wh="$dest/warehouse"
   stamp="$dest/generate.sha256"
   want="$(sha256sum "$gen" | cut -d' ' -f1) seed=$seed"
+  # The example's data directory shares the embedding assets that setup
+  # fetched, so `quarry --data-dir $dest index` works there.
+  mkdir -p "$dest"
+  for asset in models onnxruntime; do
+    if [ -e "$data/$asset" ] && [ ! -e "$dest/$asset" ]; then
+      ln -sfn "$(cd "$data" && pwd)/$asset" "$dest/$asset"
+    fi
+  done
   if [ -f "$wh/manifest.json" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "examples: $name is up to date in $wh (generate.py unchanged); skipping"
     continue

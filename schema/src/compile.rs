@@ -103,7 +103,7 @@ pub enum CompileError {
     GrainOnNonTime(String),
     #[error("cannot order by \"{name}\": it is not a column of this answer{hint}")]
     BadOrder { name: String, hint: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Time(#[from] TimeError),
     #[error(
         "there is no data for {start} to {end}: the warehouse covers {first} to {last}; ask about a period inside it"

@@ -1288,39 +1288,81 @@ pub fn load_files(files: &[(&str, &str)]) -> Result<SemanticModel, LoadErrors> {
 
 /// The `model:` section's words, with every name checked against the model.
 fn vocabulary(model: &SemanticModel, s: RawSettings, d: &mut Diags) -> Vocabulary {
-    let known = |names: &[S<String>], what: &str, d: &mut Diags, exists: &dyn Fn(&str) -> bool, all: Vec<&str>| {
+    let known = |names: &[S<String>],
+                 what: &str,
+                 d: &mut Diags,
+                 exists: &dyn Fn(&str) -> bool,
+                 all: Vec<&str>| {
         let mut out = Vec::new();
         for n in names {
             if exists(n.as_str()) {
                 out.push(n.as_str().to_string());
             } else {
-                d.push(n.span(), format!("unknown {what} \"{}\" in the model's `{what}s` list{}", n.as_str(), suggestion(n, all.iter().copied())));
+                d.push(
+                    n.span(),
+                    format!(
+                        "unknown {what} \"{}\" in the model's `{what}s` list{}",
+                        n.as_str(),
+                        suggestion(n, all.iter().copied())
+                    ),
+                );
             }
         }
         out
     };
     let metric_names: Vec<&str> = model.metric_order.iter().map(String::as_str).collect();
     let dim_names: Vec<&str> = model.dimensions.keys().map(String::as_str).collect();
-    let headline_metrics = known(&s.headline_metrics, "headline metric", d, &|n| model.metrics.contains_key(n), metric_names);
-    let breakdowns = known(&s.breakdowns, "breakdown", d, &|n| model.dimensions.contains_key(n), dim_names);
+    let headline_metrics = known(
+        &s.headline_metrics,
+        "headline metric",
+        d,
+        &|n| model.metrics.contains_key(n),
+        metric_names,
+    );
+    let breakdowns = known(
+        &s.breakdowns,
+        "breakdown",
+        d,
+        &|n| model.dimensions.contains_key(n),
+        dim_names,
+    );
     let currency = s.currency.map(|c| {
         let code = c.code.as_str().trim().to_uppercase();
         if code.len() != 3 || !code.chars().all(|x| x.is_ascii_alphabetic()) {
-            d.push(c.code.span(), format!("currency code \"{}\" is not a three-letter ISO 4217 code such as EUR or USD", c.code.as_str()));
+            d.push(
+                c.code.span(),
+                format!(
+                    "currency code \"{}\" is not a three-letter ISO 4217 code such as EUR or JPY",
+                    c.code.as_str()
+                ),
+            );
         }
         Currency {
             symbol: c.symbol.unwrap_or_else(|| format!("{code} ")),
-            words: c.words.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect(),
+            words: c
+                .words
+                .iter()
+                .map(|w| w.trim().to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect(),
             code,
         }
     });
     if currency.is_none()
-        && let Some(m) = model.metric_order.iter().find(|m| model.metrics.get(*m).is_some_and(|x| x.format == Format::Currency))
+        && let Some(m) = model.metric_order.iter().find(|m| {
+            model
+                .metrics
+                .get(*m)
+                .is_some_and(|x| x.format == Format::Currency)
+        })
     {
         d.push(s.name.span(), format!("metric \"{m}\" has `format: currency`, so the model needs its currency: add `currency: {{code: EUR, symbol: \"€\"}}` (your code and symbol) under `model:`"));
     }
     let lower = |v: Vec<String>| -> Vec<String> {
-        v.into_iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect()
+        v.into_iter()
+            .map(|w| w.trim().to_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect()
     };
     Vocabulary {
         currency,
@@ -1330,7 +1372,11 @@ fn vocabulary(model: &SemanticModel, s: RawSettings, d: &mut Diags) -> Vocabular
         actionable: lower(s.actionable),
         out_of_scope: lower(s.out_of_scope),
         subject: s.subject.unwrap_or_else(|| {
-            if s.description.is_empty() { format!("the {} data", s.name.as_str()) } else { s.description.trim_end_matches('.').to_string() }
+            if s.description.is_empty() {
+                format!("the {} data", s.name.as_str())
+            } else {
+                s.description.trim_end_matches('.').to_string()
+            }
         }),
         forecasts: s.forecasts,
     }

@@ -15,15 +15,15 @@ use crate::ml::spec::MlFolder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SemanticError {
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] quarry_schema::LoadErrors),
-    #[error("{0}")]
+    #[error(transparent)]
     Compile(#[from] quarry_schema::CompileError),
-    #[error("{0}")]
+    #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("{0}")]
+    #[error(transparent)]
     MlSpec(#[from] crate::ml::spec::SpecError),
-    #[error("{0}")]
+    #[error(transparent)]
     Features(#[from] crate::ml::features::FeatureError),
 }
 
@@ -44,9 +44,9 @@ pub async fn open_if_modelled(cfg: &Config) -> Result<Option<Workspace>, Semanti
     match Workspace::open(cfg).await {
         Ok(ws) => Ok(Some(ws)),
         Err(e) if cfg.model.dir.is_some() => Err(e),
-        Err(e @ (SemanticError::Model(_) | SemanticError::Features(_) | SemanticError::MlSpec(_))) => {
-            Err(e)
-        }
+        Err(
+            e @ (SemanticError::Model(_) | SemanticError::Features(_) | SemanticError::MlSpec(_)),
+        ) => Err(e),
         Err(SemanticError::Engine(_) | SemanticError::Compile(_)) => Ok(None),
     }
 }

@@ -72,9 +72,16 @@ pub fn choose(compiled: &CompiledQuery, model: &SemanticModel, rows: &[Vec<Value
         shape: &shape,
         rows,
         title: &title,
-        currency: model.vocabulary.currency.as_ref().map(|c| c.symbol.as_str()),
+        currency: model
+            .vocabulary
+            .currency
+            .as_ref()
+            .map(|c| c.symbol.as_str()),
     };
-    match view.build().map(|(k, spec)| (k, with_currency(spec, view.currency))) {
+    match view
+        .build()
+        .map(|(k, spec)| (k, with_currency(spec, view.currency)))
+    {
         Some((kind, spec)) => Chart {
             kind,
             title,

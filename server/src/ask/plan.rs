@@ -220,9 +220,36 @@ impl Planner<'_> {
                 .forecasts
                 .as_ref()
                 .map_or(String::new(), |f| format!(" {}", f.trim()));
+            if self.model.as_of.is_none() {
+                return self.refuse(&format!(
+                    "I can only report what the data holds, and it has no dates; I cannot forecast.{more}"
+                ));
+            }
             return self.refuse(&format!(
                 "I can only report what has happened, up to {}; I cannot forecast.{more} A weekly trend shows where a metric is heading.",
                 self.as_of.format("%-d %B %Y")
+            ));
+        }
+
+        // A snapshot without dates cannot be read for a period: answering
+        // with every row would present all-time figures as last month's.
+        if self.model.as_of.is_none()
+            && let Some(said) = r.time.iter().find_map(|f| {
+                matches!(
+                    f.cue,
+                    Cue::Range(_)
+                        | Cue::Grain(_)
+                        | Cue::Trend
+                        | Cue::Compare(_)
+                        | Cue::OverPeriod(_)
+                )
+                .then(|| r.words[f.span.0..f.span.1.min(r.words.len())].join(" "))
+            })
+        {
+            return self.refuse(&format!(
+                "This data has no dates: it is a snapshot of {}, so it cannot be read for a period (\"{said}\"). Ask without a period, for example {}.",
+                self.model.vocabulary.subject,
+                self.example()
             ));
         }
 
@@ -478,7 +505,11 @@ impl Planner<'_> {
         match self.model.vocabulary.examples.first() {
             Some(e) => format!("\"{e}\""),
             None => {
-                let m = self.headline(1).into_iter().next().and_then(|m| self.model.metrics.get(&m));
+                let m = self
+                    .headline(1)
+                    .into_iter()
+                    .next()
+                    .and_then(|m| self.model.metrics.get(&m));
                 match m {
                     Some(m) => format!("\"{}\"", m.label.to_lowercase()),
                     None => "a metric by name".to_string(),
@@ -490,7 +521,11 @@ impl Planner<'_> {
     /// The model's headline metrics, else its first metrics, at most `n`.
     fn headline(&self, n: usize) -> Vec<String> {
         let v = &self.model.vocabulary.headline_metrics;
-        let list = if v.is_empty() { &self.model.metric_order } else { v };
+        let list = if v.is_empty() {
+            &self.model.metric_order
+        } else {
+            v
+        };
         list.iter().take(n).cloned().collect()
     }
 

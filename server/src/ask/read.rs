@@ -199,7 +199,12 @@ impl Reader<'_> {
         let stem = quarry_retrieval::lexical::stem;
         let s = stem(w);
         vocab::WRITE_OBJECTS.contains(&w)
-            || self.model.vocabulary.actionable.iter().any(|a| a == w || stem(a) == s)
+            || self
+                .model
+                .vocabulary
+                .actionable
+                .iter()
+                .any(|a| a == w || stem(a) == s)
             || self.model.entities.keys().any(|e| stem(e) == s)
     }
 
@@ -1051,10 +1056,10 @@ impl Reader<'_> {
             // "less than a dollar".
             let (quantity_at, words) =
                 if matches!(w.at(j), "a" | "one") && self.is_money(w.at(j + 1)) {
-                (Some((1.0, false)), 1)
-            } else {
-                (quantity(w.at(j)), 0)
-            };
+                    (Some((1.0, false)), 1)
+                } else {
+                    (quantity(w.at(j)), 0)
+                };
             let Some((value, multiple)) = quantity_at else {
                 i += 1;
                 continue;

@@ -85,7 +85,10 @@ fn spell_symbols(q: &str) -> String {
 }
 
 fn is_currency_symbol(c: char) -> bool {
-    matches!(c, '$' | '€' | '£' | '¥' | '₹' | '₩' | '₽' | '₺' | '₪' | '฿' | '₫' | '₴' | '₦')
+    matches!(
+        c,
+        '$' | '€' | '£' | '¥' | '₹' | '₩' | '₽' | '₺' | '₪' | '฿' | '₫' | '₴' | '₦'
+    )
 }
 
 /// A number as written, with its unit: `3`, `3.5`, `10k` (10,000),

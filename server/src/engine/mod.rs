@@ -336,9 +336,9 @@ impl Engine {
             .ok_or_else(|| EngineError::NoAsOf(as_of.entity.clone()))?;
         let table = match &entity.source {
             Source::Table(t) => t.clone(),
-            Source::Sql(_) => return Err(EngineError::NoAsOf(as_of.entity.clone())),
+            Source::Sql(_) => as_of.entity.clone(),
         };
-        let s = statements::min_max(&table, &as_of.column);
+        let s = statements::min_max(&entity.source, &as_of.column);
         let r = self.run_statement(&s).await?;
         let rows = r.rows_json();
         let date = |v: Option<&serde_json::Value>| {
@@ -362,12 +362,16 @@ impl Engine {
 
 /// Statements the engine itself needs, built as AST like all others.
 mod statements {
-    use datafusion::sql::sqlparser::ast::{Expr, Ident, ObjectName, Statement};
+    use datafusion::sql::sqlparser::ast::{
+        Expr, Ident, ObjectName, SetExpr, Statement, TableAlias, TableFactor,
+    };
     use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::parser::Parser;
+    use quarry_schema::model::Source;
 
-    /// `SELECT min(col), max(col) FROM table`, with both names as identifiers.
-    pub fn min_max(table: &str, column: &str) -> Statement {
+    /// `SELECT min(col), max(col) FROM table`, with both names as
+    /// identifiers; over `(query) AS t` for an entity defined by SQL.
+    pub fn min_max(source: &Source, column: &str) -> Statement {
         let mut stmt = Parser::parse_sql(&GenericDialect {}, "SELECT min(c), max(c) FROM t")
             .ok()
             .and_then(|mut v| v.pop())
@@ -378,10 +382,32 @@ mod statements {
             }
             std::ops::ControlFlow::<()>::Continue(())
         });
-        let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(&mut stmt, |r| {
-            *r = ObjectName::from(vec![Ident::with_quote('"', table)]);
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        match source {
+            Source::Table(table) => {
+                let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(&mut stmt, |r| {
+                    *r = ObjectName::from(vec![Ident::with_quote('"', table)]);
+                    std::ops::ControlFlow::<()>::Continue(())
+                });
+            }
+            Source::Sql(query) => {
+                if let Statement::Query(q) = &mut stmt
+                    && let SetExpr::Select(select) = q.body.as_mut()
+                    && let Some(from) = select.from.first_mut()
+                {
+                    from.relation = TableFactor::Derived {
+                        lateral: false,
+                        subquery: query.clone(),
+                        alias: Some(TableAlias {
+                            explicit: true,
+                            name: Ident::new("t"),
+                            columns: Vec::new(),
+                            at: None,
+                        }),
+                        sample: None,
+                    };
+                }
+            }
+        }
         stmt
     }
 }

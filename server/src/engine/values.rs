@@ -59,7 +59,10 @@ pub fn use_currency(currency: Option<&quarry_schema::model::Currency>) {
 }
 
 fn currency_symbol() -> String {
-    CURRENCY_SYMBOL.read().map(|s| s.clone()).unwrap_or_default()
+    CURRENCY_SYMBOL
+        .read()
+        .map(|s| s.clone())
+        .unwrap_or_default()
 }
 
 /// One cell for a person: thousands separators, currency and percent signs.

@@ -10,7 +10,9 @@ use super::names::{
     article, counted_noun, is_cost, is_id_like, is_money, is_non_additive, is_start_time,
     looks_unattributed, singular, snake_case, sql_ident, sql_qualified, time_score,
 };
-use super::profile::{ColumnProfile, JoinFinding, KeyFinding, Kind, TableProfile, WarehouseProfile};
+use super::profile::{
+    ColumnProfile, JoinFinding, KeyFinding, Kind, TableProfile, WarehouseProfile,
+};
 
 /// Sample values written per dimension.
 const SAMPLE_VALUES: usize = 10;
@@ -96,8 +98,13 @@ pub struct DimensionDraft {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetricDraftKind {
-    Simple { measure: String },
-    Ratio { numerator: String, denominator: String },
+    Simple {
+        measure: String,
+    },
+    Ratio {
+        numerator: String,
+        denominator: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -170,13 +177,17 @@ fn reachable(joins: &[JoinFinding], from: &str) -> Vec<(String, usize)> {
 
 /// Whether a column of a table is a foreign key found in the data.
 fn is_foreign_key(w: &WarehouseProfile, table: &str, column: &str) -> bool {
-    w.joins.iter().any(|j| j.from == table && j.column == column)
+    w.joins
+        .iter()
+        .any(|j| j.from == table && j.column == column)
 }
 
 /// Whether a column is part of the table's key, a foreign key, or named
 /// like an identifier: not something to sum.
 fn is_keyish(w: &WarehouseProfile, t: &TableProfile, c: &ColumnProfile) -> bool {
-    t.key_columns().contains(&c.name) || is_foreign_key(w, &t.name, &c.name) || is_id_like(&c.snake())
+    t.key_columns().contains(&c.name)
+        || is_foreign_key(w, &t.name, &c.name)
+        || is_id_like(&c.snake())
 }
 
 fn entity_names(w: &WarehouseProfile) -> BTreeMap<String, String> {
@@ -201,7 +212,9 @@ fn key_of(t: &TableProfile) -> (Vec<String>, String) {
     match &t.key {
         KeyFinding::Single(k) => (
             vec![k.clone()],
-            format!("check: is this the right primary key? {k} is unique and never empty in the {rows} rows"),
+            format!(
+                "check: is this the right primary key? {k} is unique and never empty in the {rows} rows"
+            ),
         ),
         KeyFinding::Composite(cols) => (
             cols.clone(),
@@ -211,7 +224,10 @@ fn key_of(t: &TableProfile) -> (Vec<String>, String) {
             ),
         ),
         KeyFinding::None => {
-            let first = t.columns.first().map_or("id".to_string(), |c| c.name.clone());
+            let first = t
+                .columns
+                .first()
+                .map_or("id".to_string(), |c| c.name.clone());
             let why = if rows == 0 {
                 "the table is empty, so no key could be checked".to_string()
             } else {
@@ -219,7 +235,9 @@ fn key_of(t: &TableProfile) -> (Vec<String>, String) {
             };
             (
                 vec![first],
-                format!("check: {why}; this key is a placeholder and nothing joins to this table: list the column(s) that identify a row"),
+                format!(
+                    "check: {why}; this key is a placeholder and nothing joins to this table: list the column(s) that identify a row"
+                ),
             )
         }
     }
@@ -251,17 +269,29 @@ fn time_of(t: &TableProfile, referenced: bool) -> Option<TimeDraft> {
         article(&row)
     );
     if !others.is_empty() {
-        note.push_str(&format!(" The table is also dated by {}.", others.join(", ")));
+        note.push_str(&format!(
+            " The table is also dated by {}.",
+            others.join(", ")
+        ));
     }
     if cohort {
         note.push_str(" cohort: true because it dates when each row began, so with no period named every row counts; set it to false if rows are events.");
     }
     if best.non_null < t.rows {
-        note.push_str(&format!(" {} of {} rows have no {}.", t.rows - best.non_null, t.rows, best.name));
+        note.push_str(&format!(
+            " {} of {} rows have no {}.",
+            t.rows - best.non_null,
+            t.rows,
+            best.name
+        ));
     }
     Some(TimeDraft {
         column: best.name.clone(),
-        kind: if best.kind == Kind::Date { "date" } else { "timestamp" },
+        kind: if best.kind == Kind::Date {
+            "date"
+        } else {
+            "timestamp"
+        },
         cohort,
         note,
     })
@@ -328,7 +358,11 @@ fn pick_as_of(entities: &[EntityDraft]) -> Option<AsOf> {
 
 /// For an entity with no time column that reaches one through joins
 /// (order items through their order): how to date it.
-fn undated_notes(w: &WarehouseProfile, names: &BTreeMap<String, String>, entities: &mut [EntityDraft]) {
+fn undated_notes(
+    w: &WarehouseProfile,
+    names: &BTreeMap<String, String>,
+    entities: &mut [EntityDraft],
+) {
     let dated: BTreeMap<String, String> = entities
         .iter()
         .filter_map(|e| Some((e.table.clone(), e.time.as_ref()?.column.clone())))
@@ -356,7 +390,11 @@ pub fn draft(w: &WarehouseProfile, model_name: &str, warehouse: &str) -> Draft {
         .iter()
         .filter_map(|t| names.get(&t.name).map(|n| draft_entity(w, t, n)))
         .collect();
-    let joins = w.joins.iter().filter_map(|j| draft_join(j, &names)).collect();
+    let joins = w
+        .joins
+        .iter()
+        .filter_map(|j| draft_join(j, &names))
+        .collect();
     let join_notes = w
         .rejected
         .iter()
@@ -436,7 +474,13 @@ fn measure_candidates(w: &WarehouseProfile) -> Vec<(&TableProfile, &ColumnProfil
     out
 }
 
-fn dimension_notes(w: &WarehouseProfile, t: &TableProfile, c: &ColumnProfile, values: &[(String, u64)], shared: bool) -> Vec<String> {
+fn dimension_notes(
+    w: &WarehouseProfile,
+    t: &TableProfile,
+    c: &ColumnProfile,
+    values: &[(String, u64)],
+    shared: bool,
+) -> Vec<String> {
     let n = values.len();
     let mut first = format!("check: {n} distinct value{}", if n == 1 { "" } else { "s" });
     match values.iter().find(|(v, _)| looks_unattributed(v)) {
@@ -474,7 +518,12 @@ fn dimension_notes(w: &WarehouseProfile, t: &TableProfile, c: &ColumnProfile, va
 
 /// Bindings of a dimension: its own table, then every table that reaches
 /// it through joins, nearest first.
-fn bindings(w: &WarehouseProfile, names: &BTreeMap<String, String>, t: &TableProfile, c: &ColumnProfile) -> Vec<(String, String)> {
+fn bindings(
+    w: &WarehouseProfile,
+    names: &BTreeMap<String, String>,
+    t: &TableProfile,
+    c: &ColumnProfile,
+) -> Vec<(String, String)> {
     let Some(owner) = names.get(&t.name) else {
         return Vec::new();
     };
@@ -499,21 +548,42 @@ fn bindings(w: &WarehouseProfile, names: &BTreeMap<String, String>, t: &TablePro
     out
 }
 
-fn draft_dimension(w: &WarehouseProfile, names: &BTreeMap<String, String>, namer: &mut Namer, t: &TableProfile, c: &ColumnProfile) -> DimensionDraft {
+fn draft_dimension(
+    w: &WarehouseProfile,
+    names: &BTreeMap<String, String>,
+    namer: &mut Namer,
+    t: &TableProfile,
+    c: &ColumnProfile,
+) -> DimensionDraft {
     let values: &[(String, u64)] = c.values.as_deref().unwrap_or(&[]);
     let shared = namer.shared(&c.snake());
     DimensionDraft {
         name: namer.take(&c.snake(), &t.name),
-        kind: if c.kind == Kind::Bool { "boolean" } else { "categorical" },
-        sample_values: values.iter().take(SAMPLE_VALUES).map(|(v, _)| v.clone()).collect(),
+        kind: if c.kind == Kind::Bool {
+            "boolean"
+        } else {
+            "categorical"
+        },
+        sample_values: values
+            .iter()
+            .take(SAMPLE_VALUES)
+            .map(|(v, _)| v.clone())
+            .collect(),
         distinct: values.len(),
         notes: dimension_notes(w, t, c, values, shared),
         bindings: bindings(w, names, t, c),
     }
 }
 
-fn draft_measures(t: &TableProfile, cols: &[&ColumnProfile], namer: &mut Namer) -> Vec<MeasureDraft> {
-    let count_name = namer.take(&format!("{}_count", singular(&snake_case(&t.name))), &t.name);
+fn draft_measures(
+    t: &TableProfile,
+    cols: &[&ColumnProfile],
+    namer: &mut Namer,
+) -> Vec<MeasureDraft> {
+    let count_name = namer.take(
+        &format!("{}_count", singular(&snake_case(&t.name))),
+        &t.name,
+    );
     let mut out = vec![MeasureDraft {
         name: count_name,
         agg: "count",
@@ -526,9 +596,15 @@ fn draft_measures(t: &TableProfile, cols: &[&ColumnProfile], namer: &mut Namer) 
         let snake = c.snake();
         let avg = is_non_additive(&snake);
         let note = if avg {
-            Some(format!("check: averaged, since a total of {} means little; use agg: sum if it adds up", c.name))
+            Some(format!(
+                "check: averaged, since a total of {} means little; use agg: sum if it adds up",
+                c.name
+            ))
         } else if c.kind == Kind::Int && c.approx_distinct.is_some_and(|d| d <= 2) {
-            Some(format!("check: {} has at most 2 distinct values: a 0/1 flag? Its sum counts the rows where it is 1", c.name))
+            Some(format!(
+                "check: {} has at most 2 distinct values: a 0/1 flag? Its sum counts the rows where it is 1",
+                c.name
+            ))
         } else {
             None
         };
@@ -552,8 +628,18 @@ fn simple_metric(m: &MeasureDraft, entity: &EntityDraft) -> MetricDraft {
             let words = snake_case(&entity.table).replace('_', " ");
             (vec![words.clone(), format!("number of {words}")], None)
         }
-        Some(col) if cost => (Vec::new(), Some(format!("check: {col} is money paid out (cost: true, lower is better)? For money also set `format: currency` and the model's currency"))),
-        Some(col) if is_money(&snake) && m.agg == "sum" => (Vec::new(), Some(format!("check: {col} is money? Set `format: currency` and add the model's currency"))),
+        Some(col) if cost => (
+            Vec::new(),
+            Some(format!(
+                "check: {col} is money paid out (cost: true, lower is better)? For money also set `format: currency` and the model's currency"
+            )),
+        ),
+        Some(col) if is_money(&snake) && m.agg == "sum" => (
+            Vec::new(),
+            Some(format!(
+                "check: {col} is money? Set `format: currency` and add the model's currency"
+            )),
+        ),
         Some(_) => (Vec::new(), None),
     };
     MetricDraft {
@@ -568,7 +654,14 @@ fn simple_metric(m: &MeasureDraft, entity: &EntityDraft) -> MetricDraft {
     }
 }
 
-fn ratio_metric(namer: &mut Namer, table: &str, num: &MeasureDraft, den: &MeasureDraft, per: &str, cost: bool) -> MetricDraft {
+fn ratio_metric(
+    namer: &mut Namer,
+    table: &str,
+    num: &MeasureDraft,
+    den: &MeasureDraft,
+    per: &str,
+    cost: bool,
+) -> MetricDraft {
     let name = namer.take(&format!("{}_per_{per}", num.name), table);
     let words = per.replace('_', " ");
     let mut synonyms = vec![format!("{} per {words}", num.name.replace('_', " "))];
@@ -647,5 +740,9 @@ fn headline(d: &mut Draft) {
         })
         .collect();
     near.sort_by_key(|(at, _)| *at);
-    d.breakdowns = near.into_iter().take(3).map(|(_, n)| n.to_string()).collect();
+    d.breakdowns = near
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| n.to_string())
+        .collect();
 }

@@ -46,7 +46,7 @@ pub struct InitArgs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    #[error("{0}")]
+    #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(
         "{} already exists; pass --force to overwrite it, or choose another folder with --out",
@@ -73,7 +73,11 @@ fn model_name(warehouse: &Path) -> String {
         .canonicalize()
         .ok()
         .and_then(|p| p.file_name().map(|f| f.to_string_lossy().to_string()))
-        .or_else(|| warehouse.file_name().map(|f| f.to_string_lossy().to_string()))
+        .or_else(|| {
+            warehouse
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+        })
         .unwrap_or_default();
     snake_case(&base)
 }
@@ -85,7 +89,11 @@ pub async fn draft_warehouse(
     progress: &dyn Fn(&str),
 ) -> Result<Draft, InitError> {
     let w = profile(engine, progress).await?;
-    Ok(draft(&w, &model_name(warehouse), &warehouse.display().to_string()))
+    Ok(draft(
+        &w,
+        &model_name(warehouse),
+        &warehouse.display().to_string(),
+    ))
 }
 
 fn yaml_files_in(dir: &Path) -> Vec<PathBuf> {
@@ -143,9 +151,7 @@ pub async fn init(
     progress: &dyn Fn(&str),
 ) -> Result<Drafted, InitError> {
     // Fail before reading any data when the files are there already.
-    if !force
-        && let Some(p) = FILES.iter().map(|f| out.join(f)).find(|p| p.exists())
-    {
+    if !force && let Some(p) = FILES.iter().map(|f| out.join(f)).find(|p| p.exists()) {
         return Err(InitError::Exists(p));
     }
     let engine = Engine::open(warehouse, cfg).await?;
@@ -173,7 +179,14 @@ pub async fn init_cmd(cfg: &Config, args: &InitArgs) -> anyhow::Result<()> {
 fn entity_table(d: &Draft) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["entity", "rows", "primary key", "time", "measures", "dimensions"]);
+    t.set_header([
+        "entity",
+        "rows",
+        "primary key",
+        "time",
+        "measures",
+        "dimensions",
+    ]);
     for e in &d.entities {
         let dims = d
             .dimensions
@@ -188,7 +201,9 @@ fn entity_table(d: &Draft) -> Table {
             e.name.clone(),
             e.rows.to_string(),
             key,
-            e.time.as_ref().map_or("-".to_string(), |x| x.column.clone()),
+            e.time
+                .as_ref()
+                .map_or("-".to_string(), |x| x.column.clone()),
             e.measures.len().to_string(),
             dims.to_string(),
         ]);
@@ -218,7 +233,10 @@ fn print_summary(drafted: &Drafted, warehouse: &Path, out: &Path) {
         out.display()
     );
     for p in &drafted.other_files {
-        println!("note: {} is not from `quarry init` but is read with the draft; remove it if it no longer fits", p.display());
+        println!(
+            "note: {} is not from `quarry init` but is read with the draft; remove it if it no longer fits",
+            p.display()
+        );
     }
     if let Err(e) = quarry_schema::load_dir(out) {
         println!("warning: the draft does not load yet; fix these lines first:\n{e}");

@@ -23,9 +23,8 @@ pub fn snake_case(name: &str) -> String {
         if c.is_uppercase() && i > 0 {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            let boundary = prev.is_lowercase()
-                || prev.is_ascii_digit()
-                || (prev.is_uppercase() && next_lower);
+            let boundary =
+                prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower);
             if boundary && !out.ends_with('_') && !out.is_empty() {
                 out.push('_');
             }
@@ -100,10 +99,13 @@ fn is_plain(name: &str) -> bool {
             })
             .unwrap_or(false)
     };
-    parses(name, &|e| matches!(e, Expr::Identifier(i) if i.value == name))
-        && parses(&format!("t.{name}"), &|e| {
-            matches!(e, Expr::CompoundIdentifier(p) if p.len() == 2 && p[1].value == name)
-        })
+    parses(
+        name,
+        &|e| matches!(e, Expr::Identifier(i) if i.value == name),
+    ) && parses(
+        &format!("t.{name}"),
+        &|e| matches!(e, Expr::CompoundIdentifier(p) if p.len() == 2 && p[1].value == name),
+    )
 }
 
 /// A column or entity name as SQL: bare when that is safe, else in double
@@ -197,7 +199,10 @@ fn has_word(snake: &str, words: &[&str]) -> bool {
 
 /// Money paid out: spend, cost, fees.
 pub fn is_cost(snake: &str) -> bool {
-    has_word(snake, &["cost", "spend", "spent", "fee", "expense", "cpc", "cpm"])
+    has_word(
+        snake,
+        &["cost", "spend", "spent", "fee", "expense", "cpc", "cpm"],
+    )
 }
 
 /// Money of any kind, so that its amount per row is worth a ratio.
@@ -217,9 +222,31 @@ pub fn is_non_additive(snake: &str) -> bool {
     has_word(
         snake,
         &[
-            "pct", "percent", "percentage", "rate", "ratio", "score", "price", "age", "year", "unit", "per",
-            "tenure", "lat", "lon", "lng", "latitude", "longitude", "rank", "rating",
-            "probability", "prob", "avg", "average", "mean", "median",
+            "pct",
+            "percent",
+            "percentage",
+            "rate",
+            "ratio",
+            "score",
+            "price",
+            "age",
+            "year",
+            "unit",
+            "per",
+            "tenure",
+            "lat",
+            "lon",
+            "lng",
+            "latitude",
+            "longitude",
+            "rank",
+            "rating",
+            "probability",
+            "prob",
+            "avg",
+            "average",
+            "mean",
+            "median",
         ],
     )
 }
@@ -227,9 +254,26 @@ pub fn is_non_additive(snake: &str) -> bool {
 /// Counts of things that a cost can be "per": clicks, installs, orders.
 pub fn counted_noun(snake: &str) -> Option<String> {
     const NOUNS: [&str; 20] = [
-        "click", "install", "impression", "conversion", "lead", "signup", "download", "view",
-        "session", "visit", "order", "sale", "user", "customer", "subscriber", "purchase",
-        "transaction", "acquisition", "registration", "trial",
+        "click",
+        "install",
+        "impression",
+        "conversion",
+        "lead",
+        "signup",
+        "download",
+        "view",
+        "session",
+        "visit",
+        "order",
+        "sale",
+        "user",
+        "customer",
+        "subscriber",
+        "purchase",
+        "transaction",
+        "acquisition",
+        "registration",
+        "trial",
     ];
     let last = singular(snake.rsplit('_').next().unwrap_or(snake));
     NOUNS.contains(&last.as_str()).then_some(last)
@@ -240,8 +284,18 @@ pub fn is_start_time(snake: &str) -> bool {
     has_word(
         snake,
         &[
-            "signup", "signed", "created", "registered", "registration", "joined", "install",
-            "start", "started", "first", "acquired", "opened",
+            "signup",
+            "signed",
+            "created",
+            "registered",
+            "registration",
+            "joined",
+            "install",
+            "start",
+            "started",
+            "first",
+            "acquired",
+            "opened",
         ],
     )
 }
@@ -257,7 +311,18 @@ pub fn time_score(snake: &str) -> i32 {
     }
     if has_word(
         snake,
-        &["end", "ended", "updated", "modified", "deleted", "expires", "expiry", "cancelled", "churned", "last"],
+        &[
+            "end",
+            "ended",
+            "updated",
+            "modified",
+            "deleted",
+            "expires",
+            "expiry",
+            "cancelled",
+            "churned",
+            "last",
+        ],
     ) {
         s -= 3;
     }
@@ -325,7 +390,10 @@ mod tests {
         assert_eq!(yaml_str("Yes"), "'Yes'");
         assert_eq!(yaml_str("it's"), "'it''s'");
         assert_eq!(yaml_str("2024"), "'2024'");
-        assert_eq!(yaml_str("Bank transfer (automatic)"), "'Bank transfer (automatic)'");
+        assert_eq!(
+            yaml_str("Bank transfer (automatic)"),
+            "'Bank transfer (automatic)'"
+        );
     }
 
     #[test]

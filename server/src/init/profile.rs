@@ -181,7 +181,11 @@ async fn columns_of(engine: &Engine, table: &str) -> Result<Vec<(String, DataTyp
 
 /// Row count, non-null and approximate distinct counts of every column,
 /// in one scan.
-async fn basic_stats(engine: &Engine, table: &str, cols: &mut [ColumnProfile]) -> Result<u64, EngineError> {
+async fn basic_stats(
+    engine: &Engine,
+    table: &str,
+    cols: &mut [ColumnProfile],
+) -> Result<u64, EngineError> {
     let mut select = vec!["COUNT(*)".to_string()];
     for c in cols.iter() {
         let id = sql_ident(&c.name);
@@ -209,7 +213,11 @@ async fn basic_stats(engine: &Engine, table: &str, cols: &mut [ColumnProfile]) -
 /// Every value of a low-cardinality text or boolean column with its count,
 /// most frequent first; `None` when it has more than
 /// [`MAX_DIMENSION_VALUES`].
-async fn value_counts(engine: &Engine, table: &str, column: &str) -> Result<Option<Vec<(String, u64)>>, EngineError> {
+async fn value_counts(
+    engine: &Engine,
+    table: &str,
+    column: &str,
+) -> Result<Option<Vec<(String, u64)>>, EngineError> {
     let id = sql_ident(column);
     let sql = format!(
         "SELECT CAST({id} AS VARCHAR) AS v, COUNT(*) AS n FROM {} WHERE {id} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT {}",
@@ -302,7 +310,9 @@ fn pair_candidates(t: &TableProfile) -> Vec<&ColumnProfile> {
     let mut cands: Vec<&ColumnProfile> = t
         .columns
         .iter()
-        .filter(|c| c.kind.is_discrete() && c.kind != Kind::Bool && t.rows > 0 && c.non_null == t.rows)
+        .filter(|c| {
+            c.kind.is_discrete() && c.kind != Kind::Bool && t.rows > 0 && c.non_null == t.rows
+        })
         .collect();
     cands.sort_by_key(|c| {
         if is_id_like(&c.snake()) {
@@ -342,7 +352,14 @@ async fn distinct_rows(engine: &Engine, tref: &str, cols: &[&str]) -> Result<u64
         "SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {tref}) AS d",
         list.join(", ")
     );
-    Ok(count(engine.sql(&sql).await?.rows_json().first().and_then(|r| r.first())))
+    Ok(count(
+        engine
+            .sql(&sql)
+            .await?
+            .rows_json()
+            .first()
+            .and_then(|r| r.first()),
+    ))
 }
 
 /// The first candidate (a column, else two or three columns together)
@@ -351,7 +368,15 @@ async fn find_key(engine: &Engine, t: &TableProfile) -> Result<KeyFinding, Engin
     let tref = table_ref(&t.name);
     for c in key_candidates(t) {
         let sql = format!("SELECT COUNT(DISTINCT {}) FROM {tref}", sql_ident(&c.name));
-        if count(engine.sql(&sql).await?.rows_json().first().and_then(|r| r.first())) == t.rows {
+        if count(
+            engine
+                .sql(&sql)
+                .await?
+                .rows_json()
+                .first()
+                .and_then(|r| r.first()),
+        ) == t.rows
+        {
             return Ok(KeyFinding::Single(c.name.clone()));
         }
     }
@@ -361,9 +386,15 @@ async fn find_key(engine: &Engine, t: &TableProfile) -> Result<KeyFinding, Engin
         .chain(combinations(cands.len(), 3))
         .take(2 * MAX_KEY_CHECKS);
     for set in sets {
-        let cols: Vec<&str> = set.iter().filter_map(|i| cands.get(*i)).map(|c| c.name.as_str()).collect();
+        let cols: Vec<&str> = set
+            .iter()
+            .filter_map(|i| cands.get(*i))
+            .map(|c| c.name.as_str())
+            .collect();
         if distinct_rows(engine, &tref, &cols).await? == t.rows {
-            return Ok(KeyFinding::Composite(cols.iter().map(|c| c.to_string()).collect()));
+            return Ok(KeyFinding::Composite(
+                cols.iter().map(|c| c.to_string()).collect(),
+            ));
         }
     }
     Ok(KeyFinding::None)
@@ -422,15 +453,26 @@ async fn orphans(engine: &Engine, j: &JoinFinding) -> Result<u64, EngineError> {
         sql_ident(&j.column),
         sql_ident(&j.to_column),
     );
-    Ok(count(engine.sql(&sql).await?.rows_json().first().and_then(|r| r.first())))
+    Ok(count(
+        engine
+            .sql(&sql)
+            .await?
+            .rows_json()
+            .first()
+            .and_then(|r| r.first()),
+    ))
 }
 
 /// Checks each join the names suggest against the data.
 async fn verify_joins(engine: &Engine, w: &mut WarehouseProfile) {
     for j in join_candidates(w) {
         let kinds = (
-            w.table(&j.from).and_then(|t| t.column(&j.column)).map(|c| c.kind),
-            w.table(&j.to).and_then(|t| t.column(&j.to_column)).map(|c| c.kind),
+            w.table(&j.from)
+                .and_then(|t| t.column(&j.column))
+                .map(|c| c.kind),
+            w.table(&j.to)
+                .and_then(|t| t.column(&j.to_column))
+                .map(|c| c.kind),
         );
         if kinds.0 != kinds.1 {
             let reason = format!(
@@ -459,7 +501,10 @@ async fn verify_joins(engine: &Engine, w: &mut WarehouseProfile) {
 
 /// Profiles every table of the engine, then finds the joins between them.
 /// `progress` is called with each table's name before it is read.
-pub async fn profile(engine: &Engine, progress: &dyn Fn(&str)) -> Result<WarehouseProfile, EngineError> {
+pub async fn profile(
+    engine: &Engine,
+    progress: &dyn Fn(&str),
+) -> Result<WarehouseProfile, EngineError> {
     let mut w = WarehouseProfile::default();
     let mut names: Vec<String> = engine.tables().to_vec();
     names.sort();

@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::draft::{DimensionDraft, Draft, EntityDraft, MeasureDraft, MetricDraft, MetricDraftKind};
+use super::draft::{
+    DimensionDraft, Draft, EntityDraft, MeasureDraft, MetricDraft, MetricDraftKind,
+};
 use super::names::{one_line, wrap, yaml_str};
 
 /// The files of a drafted model: (file name, text).
@@ -31,7 +33,11 @@ fn header(d: &Draft, what: &str) -> String {
 /// under the text of a `check:`.
 fn comment(out: &mut String, indent: &str, text: &str) {
     let width = 90usize.saturating_sub(indent.len() + 2).max(40);
-    let hang = if text.starts_with("check: ") { "       " } else { "" };
+    let hang = if text.starts_with("check: ") {
+        "       "
+    } else {
+        ""
+    };
     for (i, line) in wrap(&one_line(text), width).iter().enumerate() {
         let pad = if i == 0 { "" } else { hang };
         let _ = writeln!(out, "{indent}# {pad}{line}");
@@ -47,13 +53,21 @@ fn model_yaml(d: &Draft) -> String {
     let mut out = header(d, "The model's settings");
     out.push_str("model:\n");
     let _ = writeln!(out, "  name: {}", yaml_str(&d.name));
-    comment(&mut out, "  ", "check: say in a sentence what this data is about");
+    comment(
+        &mut out,
+        "  ",
+        "check: say in a sentence what this data is about",
+    );
     let desc = format!("Drafted from the warehouse at {}.", d.warehouse);
     let _ = writeln!(out, "  description: {}", yaml_str(&one_line(&desc)));
     match &d.as_of {
         Some(a) => {
             comment(&mut out, "  ", &a.note);
-            let _ = writeln!(out, "  as_of: {}", yaml_str(&format!("{}.{}", a.entity, a.column)));
+            let _ = writeln!(
+                out,
+                "  as_of: {}",
+                yaml_str(&format!("{}.{}", a.entity, a.column))
+            );
             comment(&mut out, "  ", "the period of a question that names none");
             out.push_str("  default_time_range: {kind: last_n_days, n: 30}\n");
         }
@@ -64,11 +78,23 @@ fn model_yaml(d: &Draft) -> String {
         ),
     }
     if !d.headline_metrics.is_empty() {
-        comment(&mut out, "  ", "check: the metrics that matter most, offered when a question names none");
-        let _ = writeln!(out, "  headline_metrics: {}", flow_list(&d.headline_metrics));
+        comment(
+            &mut out,
+            "  ",
+            "check: the metrics that matter most, offered when a question names none",
+        );
+        let _ = writeln!(
+            out,
+            "  headline_metrics: {}",
+            flow_list(&d.headline_metrics)
+        );
     }
     if !d.breakdowns.is_empty() {
-        comment(&mut out, "  ", "check: the dimensions people break numbers down by first");
+        comment(
+            &mut out,
+            "  ",
+            "check: the dimensions people break numbers down by first",
+        );
         let _ = writeln!(out, "  breakdowns: {}", flow_list(&d.breakdowns));
     }
     comment(
@@ -96,7 +122,11 @@ fn entity_yaml(out: &mut String, e: &EntityDraft) {
     let _ = writeln!(out, "  - name: {}", yaml_str(&e.name));
     let _ = writeln!(out, "    table: {}", yaml_str(&e.table));
     comment(out, "    ", "check: say what one row is");
-    let _ = writeln!(out, "    description: {}", yaml_str(&format!("One row of the {} table.", e.table)));
+    let _ = writeln!(
+        out,
+        "    description: {}",
+        yaml_str(&format!("One row of the {} table.", e.table))
+    );
     comment(out, "    ", &e.key_note);
     for n in &e.notes {
         comment(out, "    ", n);
@@ -136,7 +166,11 @@ fn entities_yaml(d: &Draft) -> String {
         comment(&mut out, "", n);
     }
     if d.joins.is_empty() {
-        comment(&mut out, "", "no joins found: add `joins:` entries if tables are related");
+        comment(
+            &mut out,
+            "",
+            "no joins found: add `joins:` entries if tables are related",
+        );
         return out;
     }
     out.push_str("joins:\n");

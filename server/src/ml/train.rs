@@ -24,7 +24,7 @@ use super::spec::{Kind, Split, Task, TrainSpec, lower_is_better};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("{0}")]
+    #[error(transparent)]
     Template(#[from] super::features::FeatureError),
     #[error("the training query of {name} failed: {message}")]
     Query { name: String, message: String },
@@ -32,7 +32,7 @@ pub enum TrainError {
     Data { name: String, message: String },
     #[error("{name}: fitting failed: {message}")]
     Fit { name: String, message: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Registry(#[from] RegistryError),
 }
 

@@ -29,8 +29,9 @@ fn shop(dir: &Path) {
         ));
     }
     write(dir, "customers", &customers);
-    let mut orders =
-        String::from("order_id,customer_id,order_date,status,MonthlyCharges,shipping_fee,quantity\n");
+    let mut orders = String::from(
+        "order_id,customer_id,order_date,status,MonthlyCharges,shipping_fee,quantity\n",
+    );
     for i in 0..60 {
         let status = if i % 5 == 0 { "returned" } else { "delivered" };
         orders.push_str(&format!(
@@ -110,26 +111,48 @@ async fn init_drafts_a_model_that_loads_and_runs() {
     let time = model.entities["orders"].time.as_ref().unwrap();
     assert_eq!(time.column, "order_date");
     let as_of = model.as_of.as_ref().unwrap();
-    assert_eq!((as_of.entity.as_str(), as_of.column.as_str()), ("orders", "order_date"));
+    assert_eq!(
+        (as_of.entity.as_str(), as_of.column.as_str()),
+        ("orders", "order_date")
+    );
 
-    for m in ["order_count", "customer_count", "monthly_charges", "shipping_fee", "quantity"] {
-        assert!(model.measures.contains_key(m), "no measure {m}: {:?}", model.measures.keys());
+    for m in [
+        "order_count",
+        "customer_count",
+        "monthly_charges",
+        "shipping_fee",
+        "quantity",
+    ] {
+        assert!(
+            model.measures.contains_key(m),
+            "no measure {m}: {:?}",
+            model.measures.keys()
+        );
     }
     let charges = model.measures["monthly_charges"].expr.as_ref().unwrap();
     assert_eq!(charges.to_string(), "\"MonthlyCharges\"");
     let text = std::fs::read_to_string(out.path().join("entities.yaml")).unwrap();
     assert!(text.contains("expr: '\"MonthlyCharges\"'"), "{text}");
-    assert!(text.contains("# check: is this the right primary key?"), "{text}");
+    assert!(
+        text.contains("# check: is this the right primary key?"),
+        "{text}"
+    );
 
     let segment = &model.dimensions["segment"];
-    assert_eq!(segment.sample_values.first().map(String::as_str), Some("Consumer"));
+    assert_eq!(
+        segment.sample_values.first().map(String::as_str),
+        Some("Consumer")
+    );
     let bound: Vec<&str> = segment.bindings.iter().map(|b| b.entity.as_str()).collect();
     assert_eq!(bound, ["customers", "orders"]);
     assert!(model.dimensions.contains_key("status"));
     assert!(model.dimensions.contains_key("country"));
     assert!(!model.dimensions.contains_key("customer_id"));
     let dims = std::fs::read_to_string(out.path().join("dimensions.yaml")).unwrap();
-    assert!(dims.contains("is 'Unknown' the unattributed value?"), "{dims}");
+    assert!(
+        dims.contains("is 'Unknown' the unattributed value?"),
+        "{dims}"
+    );
 
     let ratio = &model.metrics["shipping_fee_per_order"];
     assert!(matches!(ratio.kind, MetricKind::Ratio { .. }));
@@ -173,7 +196,10 @@ async fn init_without_time_drafts_no_as_of() {
         bound,
         [
             ("regions".to_string(), "\"RegionName\"".to_string()),
-            ("subscribers".to_string(), "regions.\"RegionName\"".to_string())
+            (
+                "subscribers".to_string(),
+                "regions.\"RegionName\"".to_string()
+            )
         ]
     );
     assert!(model.dimensions.contains_key("contract"));
@@ -188,10 +214,26 @@ async fn init_without_time_drafts_no_as_of() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_refuses_to_overwrite_without_force() {
     let (wh, out) = drafted(shop).await;
-    let again = init::init(wh.path(), &Config::default().engine, out.path(), false, &|_| {}).await;
+    let again = init::init(
+        wh.path(),
+        &Config::default().engine,
+        out.path(),
+        false,
+        &|_| {},
+    )
+    .await;
     let err = again.expect_err("the files exist").to_string();
-    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
-    init::init(wh.path(), &Config::default().engine, out.path(), true, &|_| {})
-        .await
-        .unwrap();
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    init::init(
+        wh.path(),
+        &Config::default().engine,
+        out.path(),
+        true,
+        &|_| {},
+    )
+    .await
+    .unwrap();
 }

@@ -10,6 +10,7 @@ mod init;
 mod llm;
 mod loader_errors;
 mod ml;
+mod no_demo_names;
 mod no_fanout;
 mod retrieval;
 mod serve;
