@@ -11,8 +11,8 @@ use quarry_retrieval::lexical::Lexicon;
 use quarry_retrieval::{Hit, ItemKind};
 use quarry_schema::SemanticModel;
 use quarry_schema::query::{
-    CalendarUnit, Comparison, Condition, DimensionRef, Filter, FilterOp, Literal, OrderBy,
-    SemanticQuery, TimeGrain, TimeRange,
+    CalendarUnit, CompareOp, Comparison, Condition, DimensionRef, Filter, FilterOp, Literal,
+    OrderBy, SemanticQuery, TimeGrain, TimeRange,
 };
 use quarry_schema::time;
 use serde::{Deserialize, Serialize};
@@ -749,6 +749,31 @@ impl Planner<'_> {
 
         // Thresholds on metrics.
         for t in &r.thresholds {
+            if let Some(d) = &t.dimension {
+                let op = match t.op {
+                    CompareOp::Gt => FilterOp::Gt,
+                    CompareOp::Gte => FilterOp::Gte,
+                    CompareOp::Lt => FilterOp::Lt,
+                    CompareOp::Lte => FilterOp::Lte,
+                    CompareOp::Eq => FilterOp::Eq,
+                    CompareOp::Ne => FilterOp::Ne,
+                };
+                let value = if t.percent { t.value / 100.0 } else { t.value };
+                let literal = if value.fract() == 0.0 && value.abs() < 1e15 {
+                    Literal::Int(value as i64)
+                } else {
+                    Literal::Float(value)
+                };
+                p.filters.push(Filter {
+                    dimension: d.clone(),
+                    op,
+                    values: vec![literal],
+                });
+                if !p.filtered_dims.contains(d) {
+                    p.filtered_dims.push(d.clone());
+                }
+                continue;
+            }
             let Some(mut metric) = t.metric.clone().or_else(|| p.metrics.first().cloned()) else {
                 continue;
             };

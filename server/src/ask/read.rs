@@ -64,6 +64,9 @@ pub struct Ranking {
 #[derive(Debug, Clone)]
 pub struct Threshold {
     pub metric: Option<String>,
+    /// A number dimension compared row by row ("tenure above 24 months",
+    /// "a score over 0.9"): a filter on rows, not on an aggregate.
+    pub dimension: Option<String>,
     pub op: CompareOp,
     pub value: f64,
     pub percent: bool,
@@ -565,6 +568,19 @@ impl Reader<'_> {
     }
 
     /// Which of the items a run of words names is meant.
+    /// The "yes" of a dimension whose values are a yes/no pair (Yes/No,
+    /// true/false, 1/0), with perhaps a third "not applicable" value.
+    fn yes_value(&self, dimension: &str) -> Option<String> {
+        let values = &self.model.dimensions.get(dimension)?.sample_values;
+        let is = |v: &String, words: &[&str]| words.contains(&v.trim().to_lowercase().as_str());
+        let yes = values.iter().find(|v| is(v, &["yes", "true", "y", "1"]))?;
+        values
+            .iter()
+            .any(|v| is(v, &["no", "false", "n", "0"]))
+            .then(|| yes.clone())
+            .filter(|_| values.len() <= 3)
+    }
+
     fn choose(
         &self,
         w: &Words,
@@ -583,10 +599,30 @@ impl Reader<'_> {
         // "campaigns optimised for purchases"; not "installs by
         // objective"), then a metric, then a dimension, then other values,
         // the most general dimension first.
-        if let Some(v) = real.iter().find(|i| {
-            matches!(i, Item::Value { dimension, .. } if self.value_context(w, span, dimension, dim_spans))
-        }) {
-            return Some((*v).clone());
+        let in_context: Vec<&&Item> = real
+            .iter()
+            .filter(|i| {
+                matches!(i, Item::Value { dimension, .. } if self.value_context(w, span, dimension, dim_spans))
+            })
+            .collect();
+        // Of several, the one whose dimension the question's entity
+        // carries ("campaigns optimised for purchases": the campaign's
+        // objective, not the event's name).
+        let stem = quarry_retrieval::lexical::stem;
+        let question: BTreeSet<String> = w.low.iter().map(|x| stem(x)).collect();
+        let named_entity = |dimension: &str| {
+            self.model.dimensions.get(dimension).is_some_and(|d| {
+                d.bindings
+                    .iter()
+                    .any(|b| question.contains(&stem(&b.entity)))
+            })
+        };
+        if let Some(v) = in_context
+            .iter()
+            .find(|i| matches!(i, Item::Value { dimension, .. } if named_entity(dimension)))
+            .or(in_context.first())
+        {
+            return Some((**v).clone());
         }
         if let Some(m) = real.iter().find(|i| matches!(i, Item::Metric(_))) {
             return Some((*m).clone());
@@ -1086,6 +1122,67 @@ impl Reader<'_> {
                 r.skip.push(end + 1);
                 end += 2;
             }
+            // A number after a comparison is the threshold, not part of a
+            // value's name ("above 24 months" is not the 24-month plan).
+            let inside: Vec<usize> = r
+                .mentions
+                .iter()
+                .filter(|m| m.span.0 <= j && j < m.span.1 && matches!(m.item, Item::Value { .. }))
+                .map(|m| m.span.0)
+                .collect();
+            r.skip.extend(inside);
+            // A number dimension named just before the comparison ("tenure
+            // above 24", "churn score of more than 0.8") is compared per row.
+            let row_dim = r
+                .mentions
+                .iter()
+                .filter(|m| m.span.1 <= i && i - m.span.1 <= 3)
+                .filter(|m| {
+                    (m.span.1..i).all(|x| {
+                        matches!(
+                            w.at(x),
+                            "of" | "is"
+                                | "was"
+                                | "a"
+                                | "an"
+                                | "with"
+                                | "has"
+                                | "have"
+                                | "at"
+                                | "their"
+                                | "that"
+                                | "are"
+                                | "its"
+                                | "s"
+                        )
+                    })
+                })
+                .next_back()
+                .and_then(|m| match &m.item {
+                    Item::Dimension(d)
+                        if self.model.dimensions.get(d).is_some_and(|x| {
+                            x.kind == quarry_schema::model::DimensionKind::Number
+                        }) =>
+                    {
+                        Some((m.span.0, d.clone()))
+                    }
+                    _ => None,
+                });
+            if let Some((at, dimension)) = row_dim {
+                r.skip.push(at);
+                r.thresholds.push(Threshold {
+                    metric: None,
+                    dimension: Some(dimension),
+                    op,
+                    value,
+                    percent,
+                    multiple: false,
+                    at: i,
+                });
+                mark(claimed, i, end);
+                i = end;
+                continue;
+            }
             // The metric named right after the number ("more than 1000
             // installs"), else the nearest one before the comparison.
             let after = per_unit.or_else(|| metric_at(end, r));
@@ -1101,6 +1198,7 @@ impl Reader<'_> {
             });
             r.thresholds.push(Threshold {
                 metric,
+                dimension: None,
                 op,
                 value,
                 percent,
@@ -1121,6 +1219,7 @@ impl Reader<'_> {
                     let len = if loss { 2 } else { 1 };
                     r.thresholds.push(Threshold {
                         metric: Some(profit.clone()),
+                        dimension: None,
                         op: CompareOp::Lt,
                         value: 0.0,
                         percent: false,
@@ -1255,7 +1354,46 @@ impl Reader<'_> {
                     let every_but = m.span.0 > 0
                         && matches!(w.at(m.span.0 - 1), "every" | "all" | "each" | "any")
                         && (vocab::is_negation(w, m.span.1) || w.at(m.span.1) == "but");
-                    if !labels_value
+                    // "senior citizens", "customers without tech support":
+                    // a yes/no dimension named as a description, not asked
+                    // per member, selects the rows it holds for (or not).
+                    let described = !per
+                        && !labels_value
+                        && !matches!(w.at(m.span.1), "vs" | "versus" | "or")
+                        && !matches!(w.at(m.span.0.saturating_sub(1)), "vs" | "versus" | "or")
+                        && !(m.span.0 >= 2 && matches!(w.at(m.span.0 - 2), "by" | "per" | "each"));
+                    if described && let Some(yes) = self.yes_value(d) {
+                        let negated = scope(&negators, m.span.0, w, &mentions, claimed)
+                            || (m.span.0.saturating_sub(4)..m.span.0).any(|j| {
+                                matches!(
+                                    w.at(j),
+                                    "don"
+                                        | "dont"
+                                        | "doesn"
+                                        | "doesnt"
+                                        | "didn"
+                                        | "didnt"
+                                        | "never"
+                                        | "isn"
+                                        | "aren"
+                                        | "lack"
+                                        | "lacking"
+                                        | "haven"
+                                        | "hasn"
+                                        | "without"
+                                        | "no"
+                                        | "not"
+                                        | "non"
+                                )
+                            });
+                        r.values.push(ValueRef {
+                            dimension: d.clone(),
+                            value: yes,
+                            negated,
+                            only: false,
+                            at: m.span.0,
+                        });
+                    } else if !labels_value
                         && !population
                         && !every_but
                         && !r.dimensions.iter().any(|(_, x)| x == d)
