@@ -390,7 +390,12 @@ impl Lexicon {
                         let mut stream = self.names.search(&lev).into_stream();
                         while let Some((name, ix)) = stream.next() {
                             let name = String::from_utf8_lossy(name);
-                            if name == key {
+                            // A number is never a misspelling of another
+                            // ("above 0.8" is not "above 0.9").
+                            let digits = |s: &str| {
+                                s.chars().filter(char::is_ascii_digit).collect::<String>()
+                            };
+                            if name == key || digits(&name) != digits(&key) {
                                 continue;
                             }
                             let d = strsim::damerau_levenshtein(&key, &name) as f32;

@@ -183,6 +183,8 @@ struct RawMetric {
     higher_is_better: Option<bool>,
     #[serde(default)]
     cost: bool,
+    #[serde(default)]
+    finer_grain: Option<S<String>>,
     #[serde(rename = "type")]
     kind: S<String>,
     #[serde(default)]
@@ -1127,6 +1129,22 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 format,
                 higher_is_better: raw.higher_is_better.unwrap_or(true),
                 cost: raw.cost,
+                finer_grain: raw.finer_grain.as_ref().and_then(|f| {
+                    if metric_set.contains(f.as_str()) && f.as_str() != raw.name.as_str() {
+                        Some(f.as_str().to_string())
+                    } else {
+                        d.push(
+                            f.span(),
+                            format!(
+                                "metric \"{}\" names unknown metric \"{}\" as its finer_grain{}",
+                                raw.name.as_str(),
+                                f.as_str(),
+                                suggestion(f, metric_set.iter().map(String::as_str))
+                            ),
+                        );
+                        None
+                    }
+                }),
                 time_bound: true,
                 kind,
             },

@@ -268,6 +268,10 @@ pub struct Metric {
     /// Money paid out (spend, fees): a ratio of it over a count is what one
     /// of those costs, so "the cheapest X" ranks by it.
     pub cost: bool,
+    /// The metric that answers for this one by dimensions this one cannot
+    /// reach (revenue of order lines for revenue of orders, by product):
+    /// the answer says which one it used.
+    pub finer_grain: Option<String>,
     /// Activity metrics take the default period; entity counts cover all rows.
     pub time_bound: bool,
     pub kind: MetricKind,

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use quarry_retrieval::{QuestionLookup, SemanticCache};
 use quarry_schema::SemanticQuery;
-use quarry_schema::compile::{CompileError, OutputColumn};
+use quarry_schema::compile::{CompileError, CompiledQuery, OutputColumn};
 use quarry_schema::model::VerifiedQuery;
 use serde::Serialize;
 
@@ -672,9 +672,16 @@ impl Asker {
             return Ok((r, 0));
         }
         let t = Instant::now();
-        let compiled = match self.ws.compile(&p.query) {
-            Ok(c) => c,
-            Err(SemanticError::Compile(e)) => return Ok((self.cannot(question, p, &e), 0)),
+        let finer;
+        let (p, compiled) = match self.ws.compile(&p.query) {
+            Ok(c) => (p, c),
+            Err(SemanticError::Compile(e)) => match self.finer_grain(p, &e) {
+                Some((q, c)) => {
+                    finer = q;
+                    (&finer, c)
+                }
+                None => return Ok((self.cannot(question, p, &e), 0)),
+            },
             Err(e) => return Err(e.into()),
         };
         self.guard
@@ -857,6 +864,57 @@ impl Asker {
         r.planner = "llm-sql".into();
         r.timings.execute_ms = ms(t);
         Ok((r, 3))
+    }
+
+    /// A plan whose metric cannot reach a dimension, with the metric the
+    /// model names as its `finer_grain` in its place, when that one can.
+    fn finer_grain(&self, p: &Planned, e: &CompileError) -> Option<(Planned, CompiledQuery)> {
+        let CompileError::Unreachable {
+            metric, dimension, ..
+        } = e
+        else {
+            return None;
+        };
+        let model = &self.ws.model;
+        let from = model.metrics.get(metric)?;
+        let to = model.metrics.get(from.finer_grain.as_ref()?)?;
+        let mut q = p.query.clone();
+        for m in &mut q.metrics {
+            if m == metric {
+                m.clone_from(&to.name);
+            }
+        }
+        q.metrics.dedup();
+        for o in &mut q.order {
+            if o.by == *metric {
+                o.by.clone_from(&to.name);
+            }
+        }
+        for c in &mut q.conditions {
+            if c.metric == *metric {
+                c.metric.clone_from(&to.name);
+            }
+        }
+        let compiled = self.ws.compile(&q).ok()?;
+        let dim = model
+            .dimensions
+            .get(dimension)
+            .map_or(dimension.as_str(), |d| d.label.as_str());
+        let mut notes = p.notes.clone();
+        notes.push(format!(
+            "{} cannot be read by {dim}, so this is {}: {}",
+            from.label,
+            to.label,
+            to.description.trim().trim_end_matches('.')
+        ));
+        Some((
+            Planned {
+                query: q,
+                notes,
+                ..p.clone()
+            },
+            compiled,
+        ))
     }
 
     /// A plan the semantic layer cannot run: say why, never a number.

@@ -1133,32 +1133,8 @@ impl Reader<'_> {
             r.skip.extend(inside);
             // A number dimension named just before the comparison ("tenure
             // above 24", "churn score of more than 0.8") is compared per row.
-            let row_dim = r
-                .mentions
-                .iter()
-                .filter(|m| m.span.1 <= i && i - m.span.1 <= 3)
-                .filter(|m| {
-                    (m.span.1..i).all(|x| {
-                        matches!(
-                            w.at(x),
-                            "of" | "is"
-                                | "was"
-                                | "a"
-                                | "an"
-                                | "with"
-                                | "has"
-                                | "have"
-                                | "at"
-                                | "their"
-                                | "that"
-                                | "are"
-                                | "its"
-                                | "s"
-                        )
-                    })
-                })
-                .next_back()
-                .and_then(|m| match &m.item {
+            let number_dim = |m: &Mention| {
+                std::iter::once(&m.item).chain(m.also.iter()).find_map(|it| match it {
                     Item::Dimension(d)
                         if self.model.dimensions.get(d).is_some_and(|x| {
                             x.kind == quarry_schema::model::DimensionKind::Number
@@ -1167,7 +1143,40 @@ impl Reader<'_> {
                         Some((m.span.0, d.clone()))
                     }
                     _ => None,
-                });
+                })
+            };
+            let before = r
+                .mentions
+                .iter()
+                .filter(|m| m.span.1 <= i && i - m.span.1 <= 3)
+                .filter(|m| {
+                    (m.span.1..i).all(|x| {
+                        matches!(
+                            w.at(x),
+                            "of" | "is" | "was" | "a" | "an" | "with" | "has" | "have" | "at"
+                                | "their" | "that" | "are" | "its" | "s"
+                        )
+                    })
+                })
+                .next_back()
+                .and_then(number_dim);
+            // "less than 6 months of tenure": named after the number.
+            let after_number = r
+                .mentions
+                .iter()
+                .find(|m| {
+                    m.span.0 >= end
+                        && m.span.0 - end <= 2
+                        && (end..m.span.0).all(|x| {
+                            matches!(
+                                w.at(x),
+                                "months" | "month" | "years" | "year" | "days" | "day" | "weeks"
+                                    | "week" | "of" | "in"
+                            )
+                        })
+                })
+                .and_then(number_dim);
+            let row_dim = before.or(after_number);
             if let Some((at, dimension)) = row_dim {
                 r.skip.push(at);
                 r.thresholds.push(Threshold {
