@@ -213,6 +213,31 @@ impl Reader<'_> {
 
     pub fn read(&self, question: &str) -> Reading {
         let w = Words::new(question);
+        let first = self.read_words(question, w.clone(), 0);
+        // Everyday words misspelt ("waht was teh revnue yestrday"): the
+        // words left unknown are read again as the words meant, when the
+        // model knows no such word.
+        let mut w = w;
+        let mut corrected = 0;
+        for i in 0..w.len() {
+            let word = w.at(i).to_string();
+            if !first.unknown.iter().any(|u| u.to_lowercase() == word)
+                || !self.lexicon.matches(&word).is_empty()
+            {
+                continue;
+            }
+            if let Some(to) = vocab::correction(&word) {
+                w.correct(i, to);
+                corrected += 1;
+            }
+        }
+        if corrected == 0 {
+            return first;
+        }
+        self.read_words(question, w, corrected)
+    }
+
+    fn read_words(&self, question: &str, w: Words, corrected: usize) -> Reading {
         let mut r = Reading {
             words: w.low.clone(),
             ..Reading::default()
@@ -226,7 +251,7 @@ impl Reader<'_> {
         let mut claimed = vec![false; w.len()];
         let mut family = Vec::new();
         r.mentions = self.mentions(&w, &all, &mut claimed, &mut family, &mut r.value_choices);
-        r.misspellings = r.mentions.iter().filter(|m| m.misspelled).count();
+        r.misspellings = r.mentions.iter().filter(|m| m.misspelled).count() + corrected;
         let free: Vec<bool> = claimed.iter().map(|c| !c).collect();
         r.time = when::find(&w.low, &free, self.as_of);
         for f in &r.time {

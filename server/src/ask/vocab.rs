@@ -62,6 +62,61 @@ pub fn is_filler(w: &str) -> bool {
         || w.chars().all(|c| !c.is_alphanumeric())
 }
 
+/// Words of periods, beside those of [`FILLER`].
+const TIME_WORDS: &str = "\
+    yesterday today tomorrow weekend fortnight january february march april june july \
+    august september october november december monday tuesday wednesday thursday friday \
+    saturday sunday previous past since until";
+
+/// The everyday English word a misspelt one stands for ("waht", "teh",
+/// "yestrday", "avrage"): one edit away (a swap of two letters counts as
+/// one), two for long words, keeping the first letter. Only for words that
+/// neither the model nor these lists know, and only when exactly one word
+/// is that close.
+pub fn correction(word: &str) -> Option<&'static str> {
+    static WORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        FILLER
+            .split_whitespace()
+            .chain(TIME_WORDS.split_whitespace())
+            .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()))
+            .collect()
+    });
+    let n = word.chars().count();
+    if n < 3 || !word.chars().all(|c| c.is_ascii_alphabetic()) || words.contains(&word) {
+        return None;
+    }
+    let max = if n >= 8 { 2 } else { 1 };
+    let first = word.chars().next();
+    let mut best: Option<(&'static str, usize)> = None;
+    let mut ties = false;
+    for &c in words.iter() {
+        if c.chars().next() != first || c.len().abs_diff(n) > max {
+            continue;
+        }
+        let d = strsim::damerau_levenshtein(word, c);
+        // Three-letter words only by a swap ("teh").
+        if d > max || (n == 3 && !(d == 1 && c.len() == 3 && sorted(c) == sorted(word))) {
+            continue;
+        }
+        match best {
+            Some((_, b)) if d > b => {}
+            Some((_, b)) if d == b => ties = true,
+            _ => {
+                best = Some((c, d));
+                ties = false;
+            }
+        }
+    }
+    best.filter(|_| !ties).map(|(c, _)| c)
+}
+
+fn sorted(w: &str) -> Vec<char> {
+    let mut v: Vec<char> = w.chars().collect();
+    v.sort_unstable();
+    v
+}
+
 /// Nouns for data no business warehouse of this kind holds: a question
 /// about them is refused, not answered with something else. The model adds
 /// its own (`model.out_of_scope`), and a word the model itself uses is

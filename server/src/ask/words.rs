@@ -33,6 +33,35 @@ impl Words {
         self.low.is_empty()
     }
 
+    /// Replaces the word at `i` with `to` in the words and in the text.
+    pub fn correct(&mut self, i: usize, to: &str) {
+        let Some(from) = self.raw.get(i).cloned() else {
+            return;
+        };
+        // The same word may occur earlier: replace its occurrence number k.
+        let k = self.raw[..i].iter().filter(|r| **r == from).count();
+        let mut seen = 0;
+        let mut at = None;
+        for (pos, _) in self.text.match_indices(from.as_str()) {
+            let before = self.text[..pos].chars().next_back();
+            let after = self.text[pos + from.len()..].chars().next();
+            if before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric)
+            {
+                continue;
+            }
+            if seen == k {
+                at = Some(pos);
+                break;
+            }
+            seen += 1;
+        }
+        if let Some(pos) = at {
+            self.text.replace_range(pos..pos + from.len(), to);
+            self.raw[i] = to.to_string();
+            self.low[i] = to.to_lowercase();
+        }
+    }
+
     /// The lower-case word at `i`, or "" past the end.
     pub fn at(&self, i: usize) -> &str {
         self.low.get(i).map_or("", String::as_str)
