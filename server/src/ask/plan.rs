@@ -312,8 +312,16 @@ impl Planner<'_> {
         }
 
         let mut confidence = parts.confidence;
-        for _ in &r.unknown {
-            confidence *= 0.7;
+        for u in &r.unknown {
+            // A code or abbreviation the model does not know ("the US")
+            // would most likely have been a filter: ask rather than drop it.
+            confidence *= if super::vocab::is_code(u) { 0.5 } else { 0.7 };
+        }
+        if !r.unknown.is_empty() {
+            parts.notes.push(format!(
+                "Left out, as nothing in this data matches: {}",
+                quote_list(&r.unknown)
+            ));
         }
         for _ in 0..r.misspellings {
             confidence *= 0.95;

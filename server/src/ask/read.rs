@@ -336,7 +336,9 @@ impl Reader<'_> {
             }
             if vocab::is_outside(word, &self.model.vocabulary.out_of_scope) {
                 r.outside.push(word.clone());
-            } else if !vocab::is_filler(word) && quantity(word).is_none() {
+            } else if (!vocab::is_filler(word) || vocab::is_code(&w.raw[i]))
+                && quantity(word).is_none()
+            {
                 r.unknown.push(w.raw[i].clone());
             }
         }

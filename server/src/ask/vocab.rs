@@ -62,6 +62,16 @@ pub fn is_filler(w: &str) -> bool {
         || w.chars().all(|c| !c.is_alphanumeric())
 }
 
+/// A short word in capitals ("US", "IT", "CA") names something, a code or
+/// an abbreviation, even when the same word in lower case is an everyday
+/// one: it is never skipped as filler.
+pub fn is_code(raw: &str) -> bool {
+    let n = raw.chars().count();
+    (2..=4).contains(&n)
+        && raw.chars().all(|c| c.is_ascii_uppercase())
+        && !matches!(raw, "OK" | "PLS" | "PLZ" | "THX" | "HI" | "HEY" | "ASAP" | "FYI" | "AM" | "PM" | "TY")
+}
+
 /// Words of periods, beside those of [`FILLER`].
 const TIME_WORDS: &str = "\
     yesterday today tomorrow weekend fortnight january february march april june july \
