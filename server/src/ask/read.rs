@@ -678,7 +678,11 @@ impl Reader<'_> {
             .mentions
             .iter()
             .filter_map(|m| match &m.item {
-                Item::Metric(name) if m.span.1 - m.span.0 >= 2 => {
+                // Still read as a metric (not dropped as a population).
+                Item::Metric(name)
+                    if m.span.1 - m.span.0 >= 2
+                        && r.metrics.iter().any(|(a, _)| *a == m.span.0) =>
+                {
                     Some((m.span.0, m.span.1, name.clone()))
                 }
                 _ => None,
@@ -885,6 +889,37 @@ impl Reader<'_> {
             .collect();
         if population.len() < named {
             r.metrics.retain(|(at, _)| !population.contains(at));
+            // "the average bill of churned customers": a word of the
+            // population's name that is a value selects it.
+            let docs = self.lexicon.docs();
+            for at in &population {
+                let Some(m) = r.mentions.iter().find(|m| m.span.0 == *at) else {
+                    continue;
+                };
+                // The modifiers only: the head noun names what is counted.
+                let value = (m.span.0..m.span.1.saturating_sub(1)).find_map(|j| {
+                    self.lexicon.matches(w.at(j)).into_iter().find_map(|h| {
+                        let d = docs.get(h.doc)?;
+                        match (h.kind, d.kind, &d.dimension, &d.value) {
+                            (MatchKind::Exact, ItemKind::Value, Some(dim), Some(v)) => {
+                                Some((dim.clone(), v.clone()))
+                            }
+                            _ => None,
+                        }
+                    })
+                });
+                if let Some((dimension, value)) = value
+                    && !r.values.iter().any(|v| v.dimension == dimension)
+                {
+                    r.values.push(ValueRef {
+                        dimension,
+                        value,
+                        negated: false,
+                        only: false,
+                        at: *at,
+                    });
+                }
+            }
         }
     }
 
@@ -1161,16 +1196,18 @@ impl Reader<'_> {
             // A number dimension named just before the comparison ("tenure
             // above 24", "churn score of more than 0.8") is compared per row.
             let number_dim = |m: &Mention| {
-                std::iter::once(&m.item).chain(m.also.iter()).find_map(|it| match it {
-                    Item::Dimension(d)
-                        if self.model.dimensions.get(d).is_some_and(|x| {
-                            x.kind == quarry_schema::model::DimensionKind::Number
-                        }) =>
-                    {
-                        Some((m.span.0, d.clone()))
-                    }
-                    _ => None,
-                })
+                std::iter::once(&m.item)
+                    .chain(m.also.iter())
+                    .find_map(|it| match it {
+                        Item::Dimension(d)
+                            if self.model.dimensions.get(d).is_some_and(|x| {
+                                x.kind == quarry_schema::model::DimensionKind::Number
+                            }) =>
+                        {
+                            Some((m.span.0, d.clone()))
+                        }
+                        _ => None,
+                    })
             };
             let before = r
                 .mentions
@@ -1180,8 +1217,19 @@ impl Reader<'_> {
                     (m.span.1..i).all(|x| {
                         matches!(
                             w.at(x),
-                            "of" | "is" | "was" | "a" | "an" | "with" | "has" | "have" | "at"
-                                | "their" | "that" | "are" | "its" | "s"
+                            "of" | "is"
+                                | "was"
+                                | "a"
+                                | "an"
+                                | "with"
+                                | "has"
+                                | "have"
+                                | "at"
+                                | "their"
+                                | "that"
+                                | "are"
+                                | "its"
+                                | "s"
                         )
                     })
                 })
@@ -1197,8 +1245,16 @@ impl Reader<'_> {
                         && (end..m.span.0).all(|x| {
                             matches!(
                                 w.at(x),
-                                "months" | "month" | "years" | "year" | "days" | "day" | "weeks"
-                                    | "week" | "of" | "in"
+                                "months"
+                                    | "month"
+                                    | "years"
+                                    | "year"
+                                    | "days"
+                                    | "day"
+                                    | "weeks"
+                                    | "week"
+                                    | "of"
+                                    | "in"
                             )
                         })
                 })

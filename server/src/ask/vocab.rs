@@ -69,7 +69,10 @@ pub fn is_code(raw: &str) -> bool {
     let n = raw.chars().count();
     (2..=4).contains(&n)
         && raw.chars().all(|c| c.is_ascii_uppercase())
-        && !matches!(raw, "OK" | "PLS" | "PLZ" | "THX" | "HI" | "HEY" | "ASAP" | "FYI" | "AM" | "PM" | "TY")
+        && !matches!(
+            raw,
+            "OK" | "PLS" | "PLZ" | "THX" | "HI" | "HEY" | "ASAP" | "FYI" | "AM" | "PM" | "TY"
+        )
 }
 
 /// Words of periods, beside those of [`FILLER`].
