@@ -978,7 +978,7 @@ impl Planner<'_> {
                     })
                     .collect();
                 for (dim, value) in unranked {
-                    if p.filtered_dims.iter().any(|d| *d == dim) {
+                    if p.filtered_dims.contains(&dim) {
                         continue;
                     }
                     p.filtered_dims.push(dim.clone());

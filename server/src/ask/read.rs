@@ -1213,7 +1213,7 @@ impl Reader<'_> {
                 .mentions
                 .iter()
                 .filter(|m| m.span.1 <= i && i - m.span.1 <= 3)
-                .filter(|m| {
+                .rfind(|m| {
                     (m.span.1..i).all(|x| {
                         matches!(
                             w.at(x),
@@ -1233,7 +1233,6 @@ impl Reader<'_> {
                         )
                     })
                 })
-                .next_back()
                 .and_then(number_dim);
             // "less than 6 months of tenure": named after the number.
             let after_number = r
@@ -1449,11 +1448,11 @@ impl Reader<'_> {
                     // "senior citizens", "customers without tech support":
                     // a yes/no dimension named as a description, not asked
                     // per member, selects the rows it holds for (or not).
-                    let described = !per
-                        && !labels_value
-                        && !matches!(w.at(m.span.1), "vs" | "versus" | "or")
-                        && !matches!(w.at(m.span.0.saturating_sub(1)), "vs" | "versus" | "or")
-                        && !(m.span.0 >= 2 && matches!(w.at(m.span.0 - 2), "by" | "per" | "each"));
+                    let paired = matches!(w.at(m.span.1), "vs" | "versus" | "or")
+                        || matches!(w.at(m.span.0.saturating_sub(1)), "vs" | "versus" | "or");
+                    let by_before =
+                        m.span.0 >= 2 && matches!(w.at(m.span.0 - 2), "by" | "per" | "each");
+                    let described = !(per || labels_value || paired || by_before);
                     if described && let Some(yes) = self.yes_value(d) {
                         let negated = scope(&negators, m.span.0, w, &mentions, claimed)
                             || (m.span.0.saturating_sub(4)..m.span.0).any(|j| {
