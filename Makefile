@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 42
 BIN := $(CARGO_TARGET_DIR)/debug/quarry
 
-.PHONY: help setup setup-test demo build warehouse models run load test test-build lint check-format unit crosscheck eval bench clean
+.PHONY: help setup setup-test demo build warehouse models run load test test-build lint check-format unit crosscheck eval examples bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,16 @@ eval: models ## answer accuracy, retrieval recall and semantic-cache safety on t
 	"$(BIN)" eval ask --json "$(QUARRY_DATA_DIR)/eval-ask.json"
 	"$(BIN)" eval retrieval
 	"$(BIN)" eval cache
+
+examples: build ## the shop and telco example warehouses: generate, index, and score both question sets of each
+	@scripts/examples.sh
+	@for d in shop telco; do \
+		"$(BIN)" --data-dir "$(QUARRY_DATA_DIR)/examples/$$d" --model examples/$$d/model index || exit 1; \
+		for f in questions holdout; do \
+			echo "== $$d $$f"; \
+			"$(BIN)" --data-dir "$(QUARRY_DATA_DIR)/examples/$$d" --model examples/$$d/model eval ask --file examples/$$d/$$f.yaml | tail -1 || exit 1; \
+		done; \
+	done
 
 load: models ## the chat API under load: 64 connections, cached and uncached (figures for the README)
 	"$(BIN)" index

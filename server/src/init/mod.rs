@@ -67,12 +67,27 @@ pub struct Drafted {
     pub other_files: Vec<PathBuf>,
 }
 
-/// The model's name: the warehouse folder's, in snake_case.
+/// The model's name: the warehouse folder's, in snake_case; its parent's
+/// when the folder is only called "warehouse" or "data".
 fn model_name(warehouse: &Path) -> String {
+    let named = |p: &Path| {
+        let own = p.file_name()?.to_string_lossy().to_string();
+        if matches!(
+            own.to_lowercase().as_str(),
+            "warehouse" | "data" | "tables" | "parquet"
+        ) {
+            p.parent()
+                .and_then(|x| x.file_name())
+                .map(|f| f.to_string_lossy().to_string())
+                .or(Some(own))
+        } else {
+            Some(own)
+        }
+    };
     let base = warehouse
         .canonicalize()
         .ok()
-        .and_then(|p| p.file_name().map(|f| f.to_string_lossy().to_string()))
+        .and_then(|p| named(&p))
         .or_else(|| {
             warehouse
                 .file_name()

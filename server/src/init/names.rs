@@ -2,11 +2,7 @@
 //! keep a column's case, YAML scalars that read back as the same string, and
 //! the word lists the drafter guesses with.
 
-use datafusion::sql::sqlparser::ast::Expr;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::ALL_KEYWORDS;
-use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::Token;
 
 /// `MonthlyCharges` -> `monthly_charges`, `customerID` -> `customer_id`,
 /// `HTTPStatus` -> `http_status`, `Order Date` -> `order_date`.
@@ -83,29 +79,8 @@ fn is_plain(name: &str) -> bool {
     if !(first_ok && lower) {
         return false;
     }
-    if ALL_KEYWORDS
-        .binary_search(&name.to_ascii_uppercase().as_str())
-        .is_err()
-    {
-        return true;
-    }
-    // A keyword: plain only if `x` and `t.x` both parse as identifiers.
-    let parses = |sql: &str, want: &dyn Fn(&Expr) -> bool| {
-        Parser::new(&GenericDialect {})
-            .try_with_sql(sql)
-            .and_then(|mut p| {
-                let e = p.parse_expr()?;
-                Ok(want(&e) && p.peek_token().token == Token::EOF)
-            })
-            .unwrap_or(false)
-    };
-    parses(
-        name,
-        &|e| matches!(e, Expr::Identifier(i) if i.value == name),
-    ) && parses(
-        &format!("t.{name}"),
-        &|e| matches!(e, Expr::CompoundIdentifier(p) if p.len() == 2 && p[1].value == name),
-    )
+    // A keyword is quoted: whether a dialect reads it as a name varies.
+    !ALL_KEYWORDS.contains(&name.to_ascii_uppercase().as_str())
 }
 
 /// A column or entity name as SQL: bare when that is safe, else in double
@@ -383,7 +358,8 @@ mod tests {
         assert_eq!(sql_ident("MonthlyCharges"), "\"MonthlyCharges\"");
         assert_eq!(sql_ident("date"), "\"date\"");
         assert_eq!(sql_ident("order"), "\"order\"");
-        assert_eq!(sql_ident("status"), "status");
+        assert_eq!(sql_ident("select"), "\"select\"");
+        assert_eq!(sql_ident("status"), "\"status\"");
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(yaml_str("\"MonthlyCharges\""), "'\"MonthlyCharges\"'");
         assert_eq!(yaml_str("Fiber optic"), "Fiber optic");
