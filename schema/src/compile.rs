@@ -520,14 +520,33 @@ pub fn compile(
     }
     let metric_expr =
         |m: &str, side: Side| -> Expr { metric_sql(model, m, &slots, side, coalesce_missing) };
+    // An average per day: the total over the period's days.
+    let days = window
+        .filter(|_| q.per_day && dated && grain.is_none() && comparison_window.is_none())
+        .map(|w| (w.end - w.start).num_days() + 1)
+        .filter(|d| *d > 0);
+    if q.per_day && days.is_none() {
+        notes.push("an average per day needs a period, and neither a time breakdown nor a comparison, so these are totals".into());
+    }
     for m in &q.metrics {
         let metric = &model.metrics[m];
-        combine
-            .projection
-            .push(ast::item(metric_expr(m, Side::Current), m));
+        let per_day = days.filter(|_| model.adds_up(m));
+        let current = match per_day {
+            Some(d) => ast::binop(
+                ast::double(metric_expr(m, Side::Current)),
+                BinaryOperator::Divide,
+                ast::number(d),
+            ),
+            None => metric_expr(m, Side::Current),
+        };
+        combine.projection.push(ast::item(current, m));
         columns.push(OutputColumn {
             name: m.clone(),
-            label: metric.label.clone(),
+            label: if per_day.is_some() {
+                format!("{} per day (average)", metric.label)
+            } else {
+                metric.label.clone()
+            },
             role: OutputRole::Metric,
             format: Some(metric.format),
         });

@@ -38,6 +38,11 @@ pub struct SemanticQuery {
     /// the period, the time buckets and the other filters.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub share: bool,
+    /// Show the metrics that add up as an average per day of the period
+    /// ("average daily revenue"): each total divided by the period's days.
+    /// Not with a time breakdown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_day: bool,
 }
 
 /// A dimension to group by; `grain` applies to time dimensions.

@@ -94,6 +94,9 @@ fn body(model: &SemanticModel, q: &SemanticQuery) -> Vec<String> {
     if q.share {
         head = format!("{head}, with each one's share of the total");
     }
+    if q.per_day {
+        head = format!("{head}, average per day");
+    }
     parts.push(head);
     for f in &q.filters {
         let values: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();

@@ -141,6 +141,7 @@ struct Parts {
     grain: Option<TimeGrain>,
     trend: bool,
     share: bool,
+    per_day: bool,
 }
 
 impl Planner<'_> {
@@ -838,6 +839,22 @@ impl Planner<'_> {
             })
             .or(r.grain_noun);
         p.trend = r.cues().any(|c| *c == Cue::Trend);
+        // "average daily revenue", "spend per day on average": a total over
+        // the period divided by its days, not a daily series. Only for
+        // metrics that add up, and when "average" is not a metric's word.
+        let average_word = r.words.iter().enumerate().any(|(i, w)| {
+            matches!(w.as_str(), "average" | "avg" | "mean" | "averaged")
+                && !r.mentions.iter().any(|m| m.span.0 <= i && i < m.span.1)
+        });
+        if p.grain == Some(TimeGrain::Day)
+            && average_word
+            && !p.trend
+            && !p.metrics.is_empty()
+            && p.metrics.iter().all(|m| self.model.adds_up(m))
+        {
+            p.grain = None;
+            p.per_day = true;
+        }
         match ranges.as_slice() {
             [] => {}
             [one] => p.time_range = Some(one.clone()),
@@ -1022,6 +1039,7 @@ impl Planner<'_> {
             order: std::mem::take(&mut p.order),
             limit: p.limit.take(),
             share: p.share,
+            per_day: p.per_day,
         }
     }
 
@@ -1327,6 +1345,7 @@ impl Planner<'_> {
             order: p.order,
             limit: p.limit,
             share: false,
+            per_day: false,
         };
         let options: Vec<Choice> = candidates
             .iter()

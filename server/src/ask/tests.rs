@@ -539,3 +539,20 @@ fn shares_divide_by_the_total_over_a_breakdown() {
     );
     assert!(!c.options.is_empty());
 }
+
+#[test]
+fn average_daily_is_a_total_over_the_days_not_a_series() {
+    let p = fixture();
+    for question in [
+        "average daily installs last week",
+        "what were our installs per day on average last month",
+    ] {
+        let q = p.plan(question);
+        assert!(q.per_day, "{question}: {q:?}");
+        assert!(q.dimensions.is_empty(), "{question}: {q:?}");
+    }
+    // A daily series stays one.
+    let q = p.plan("installs by day last week");
+    assert!(!q.per_day);
+    assert_eq!(q.dimensions.len(), 1);
+}
