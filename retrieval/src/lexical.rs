@@ -71,10 +71,12 @@ pub struct Lexicon {
     by_item: HashMap<String, usize>,
 }
 
-/// Lower case, words split on anything not a letter or digit, "'s" dropped,
+/// Lower case, "%" spelt "percent", words split on anything not a letter or digit, "'s" dropped,
 /// and a plural "s" removed from words longer than three letters.
 pub fn normalise(text: &str) -> Vec<String> {
-    tokens(text)
+    // "margin %" is named as the question says it: a question's "%" reads
+    // "percent" before it is matched.
+    tokens(&text.replace('%', " percent "))
         .into_iter()
         .map(|t| stem(&t.to_lowercase()))
         .collect()

@@ -1119,6 +1119,21 @@ fn build(files: Vec<(RawFile, Node)>, d: &mut Diags) -> Option<SemanticModel> {
                 Format::Number
             }
         };
+        // "margin % by category" as a synonym would swallow the breakdown a
+        // question asks for.
+        for syn in &raw.synonyms {
+            if syn
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w.eq_ignore_ascii_case("by"))
+            {
+                d.push(
+                    raw.name.span(),
+                    format!(
+                        "metric \"{name}\" has the synonym \"{syn}\", which names a breakdown: a synonym names the metric alone and the question adds \"by ...\"; remove it"
+                    ),
+                );
+            }
+        }
         model.metrics.insert(
             name.clone(),
             Metric {

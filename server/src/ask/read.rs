@@ -1039,7 +1039,11 @@ impl Reader<'_> {
             if claimed[i] || !(cheap || dear) || r.ranking.is_some() {
                 continue;
             }
-            let noun_at = if w.at(i) == "most" { i + 2 } else { i + 1 };
+            let mut noun_at = if w.at(i) == "most" { i + 2 } else { i + 1 };
+            // "cheapest per order", "cheaper per install".
+            if matches!(w.at(noun_at), "per" | "each" | "a" | "an") {
+                noun_at += 1;
+            }
             let Some(m) = r.mentions.iter().find(|m| m.span.0 == noun_at) else {
                 continue;
             };
@@ -1047,9 +1051,13 @@ impl Reader<'_> {
             // over the noun's metric.
             let Some(metric) = self
                 .metric_by_name(&format!("cost per {}", m.said.to_lowercase()))
-                .or_else(|| match &m.item {
-                    Item::Metric(n) => self.model.cost_per(n),
-                    _ => None,
+                .or_else(|| {
+                    std::iter::once(&m.item)
+                        .chain(m.also.iter())
+                        .find_map(|item| match item {
+                            Item::Metric(n) => self.model.cost_per(n),
+                            _ => None,
+                        })
                 })
             else {
                 continue;

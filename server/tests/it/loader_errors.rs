@@ -216,3 +216,26 @@ fn the_demo_model_loads_and_defines_the_spec_metrics() {
     }
     assert!(m.verified_queries.len() >= 5);
 }
+
+#[test]
+fn a_synonym_that_names_a_breakdown_is_refused() {
+    let e = errors(&[
+        ("m.yaml", SETTINGS),
+        ("e.yaml", ENTITIES),
+        (
+            "x.yaml",
+            "metrics:\n  - name: spend\n    type: simple\n    measure: spend\n    synonyms: [cost, spend by network]\n  - name: finer\n    type: simple\n    measure: spend\n    finer_grain: spnd\n",
+        ),
+    ]);
+    assert!(
+        e.iter().any(|x| x.starts_with("x.yaml:2:")
+            && x.contains("\"spend by network\", which names a breakdown")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|x| x.contains("unknown metric \"spnd\" as its finer_grain")
+                && x.contains("did you mean \"spend\"")),
+        "{e:?}"
+    );
+}
