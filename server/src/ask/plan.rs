@@ -316,7 +316,16 @@ impl Planner<'_> {
         for u in &r.unknown {
             // A code or abbreviation the model does not know ("the US")
             // would most likely have been a filter: ask rather than drop it.
-            confidence *= if super::vocab::is_code(u) { 0.5 } else { 0.7 };
+            // So would a word after "by": a breakdown the model lacks.
+            let low = u.to_lowercase();
+            let after_by = r.words.iter().position(|w| *w == low).is_some_and(|i| {
+                i > 0 && matches!(r.words[i - 1].as_str(), "by" | "per" | "each" | "across")
+            });
+            confidence *= if super::vocab::is_code(u) || after_by {
+                0.5
+            } else {
+                0.7
+            };
         }
         if !r.unknown.is_empty() {
             parts.notes.push(format!(
