@@ -1502,6 +1502,14 @@ impl Reader<'_> {
                 }
                 Item::Value { dimension, value } => {
                     let negated = scope(&negators, m.span.0, w, &mentions, claimed);
+                    // "including the ones that left": counted in, not the
+                    // only ones.
+                    let included = !negated
+                        && (m.span.0.saturating_sub(4)..m.span.0)
+                            .any(|j| matches!(w.at(j), "including" | "incl" | "inclusive"));
+                    if included {
+                        continue;
+                    }
                     let only = scope(&onlys, m.span.0, w, &mentions, claimed);
                     // "subscriptions": one name for several values of a
                     // dimension stands for all of them.
