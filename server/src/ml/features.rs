@@ -337,11 +337,7 @@ async fn compute(
             "out of memory on every core, computing on one: {e}"
         );
         empty_tmp()?;
-        let config = ctx.copied_config().with_target_partitions(1);
-        let state = SessionStateBuilder::new_from_existing(ctx.state())
-            .with_config(config)
-            .build();
-        write_table(&SessionContext::new_with_state(state), sql, &out)
+        write_table(&one_partition(ctx), sql, &out)
             .await
             .map_err(err)?;
     }
@@ -360,9 +356,44 @@ async fn compute(
     Ok(())
 }
 
+/// `ctx` computing on one partition, with the same tables. Its config must
+/// not ask for a default catalog: building one would replace the catalog
+/// that holds the warehouse's tables ("table not found").
+fn one_partition(ctx: &SessionContext) -> SessionContext {
+    let config = ctx
+        .copied_config()
+        .with_target_partitions(1)
+        .with_create_default_catalog_and_schema(false);
+    let state = SessionStateBuilder::new_from_existing(ctx.state())
+        .with_config(config)
+        .build();
+    SessionContext::new_with_state(state)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    #[tokio::test]
+    async fn the_one_partition_fallback_sees_the_tables() {
+        let ctx = super::SessionContext::new();
+        ctx.sql("CREATE TABLE events AS VALUES (1), (2)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let one = super::one_partition(&ctx);
+        let rows = one
+            .sql("SELECT count(*) FROM events")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(rows[0].num_rows(), 1);
+        assert_eq!(one.copied_config().target_partitions(), 1);
+    }
     use super::*;
 
     #[test]
