@@ -262,7 +262,7 @@ fn time_of(t: &TableProfile, referenced: bool) -> Option<TimeDraft> {
     let best = dated.first()?;
     let others: Vec<&str> = dated.iter().skip(1).map(|c| c.name.as_str()).collect();
     let cohort = referenced && is_start_time(&best.snake());
-    let row = singular(&snake_case(&t.name)).replace('_', " ");
+    let row = own.replace('_', " ");
     let mut note = format!(
         "check: is {} the time that places {} {row} in a period?",
         best.name,

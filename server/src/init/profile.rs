@@ -157,6 +157,12 @@ fn count(v: Option<&Value>) -> u64 {
         .unwrap_or(0)
 }
 
+/// The count a one-row, one-column query returns.
+async fn scalar_count(engine: &Engine, sql: &str) -> Result<u64, EngineError> {
+    let rows = engine.sql(sql).await?.rows_json();
+    Ok(count(rows.first().and_then(|r| r.first())))
+}
+
 fn table_ref(t: &str) -> String {
     format!("\"{}\"", t.replace('"', "\"\""))
 }
@@ -352,14 +358,7 @@ async fn distinct_rows(engine: &Engine, tref: &str, cols: &[&str]) -> Result<u64
         "SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {tref}) AS d",
         list.join(", ")
     );
-    Ok(count(
-        engine
-            .sql(&sql)
-            .await?
-            .rows_json()
-            .first()
-            .and_then(|r| r.first()),
-    ))
+    scalar_count(engine, &sql).await
 }
 
 /// The first candidate (a column, else two or three columns together)
@@ -453,14 +452,7 @@ async fn orphans(engine: &Engine, j: &JoinFinding) -> Result<u64, EngineError> {
         sql_ident(&j.column),
         sql_ident(&j.to_column),
     );
-    Ok(count(
-        engine
-            .sql(&sql)
-            .await?
-            .rows_json()
-            .first()
-            .and_then(|r| r.first()),
-    ))
+    scalar_count(engine, &sql).await
 }
 
 /// Checks each join the names suggest against the data.
